@@ -1,0 +1,88 @@
+"""The shapes every source hands to landing.
+
+Each source package parses its own payloads into its own types and converts them to
+`Item` (a post, tweet or feed entry) or to `Market` / `OddsPoint` (prediction markets).
+Landing only ever sees these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class Item:
+    """One published post, whatever the source kind. Keyed by (source_id, item_id)."""
+
+    source_id: str                      # the configured source's id, e.g. "alalamarabic"
+    item_id: str                        # stable id within the source (Telegram post id, tweet id, feed guid)
+    url: str                            # the original, canonical URL (t.me/<ch>/<id>, x.com/<user>/status/<id>, ...)
+    published_at: datetime              # timezone-aware, UTC
+    text: str = ""                      # plain text, line breaks kept
+    author: str | None = None           # signed author / display name when the source gives one
+    views: int | None = None
+    forwarded_from_name: str | None = None
+    forwarded_from_url: str | None = None
+    reply_to_url: str | None = None
+    media_kinds: list[str] = field(default_factory=list)   # photo, video, voice, round_video, document, sticker, poll ...
+    outlinks: list[str] = field(default_factory=list)
+    link_preview_url: str | None = None
+    link_preview_title: str | None = None
+    edited: bool = False
+    is_service: bool = False            # "Channel created", pinned-message notices ...
+    album_id: str | None = None         # grouped media (Telegram albums consume several post ids)
+    lang: str | None = None             # language of the text when the source states it
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class Market:
+    """A prediction-market contract. Keyed by (venue, market_id)."""
+
+    venue: str                          # polymarket | kalshi | manifold
+    market_id: str                      # Gamma market id, Kalshi ticker, Manifold contract id
+    question: str
+    outcomes: list[str]
+    slug: str | None = None
+    url: str | None = None
+    event_id: str | None = None         # Gamma event id / Kalshi event ticker; groups negRisk siblings
+    group_item_title: str | None = None
+    end_date: datetime | None = None
+    status: str = "open"                # open | closed | resolved
+    resolution: str | None = None       # winning outcome label when resolved
+    resolved_at: datetime | None = None
+    token_ids: list[str] = field(default_factory=list)   # Polymarket CLOB token per outcome, same order
+    outcomes_sum_to_one: bool = True    # False where the venue does not promise it (multi-choice polls ...)
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class OddsPoint:
+    """A probability for one outcome at one time. Keyed by (venue, market_id, outcome, venue_ts)."""
+
+    venue: str
+    market_id: str
+    outcome: str
+    price_prob: float                   # in [0, 1]
+    venue_ts: datetime                  # the venue's own timestamp for the price (UTC)
+    volume: float | None = None
+    liquidity: float | None = None
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+class PayloadError(ValueError):
+    """A payload that does not fit the expected shape. Carries where it came from, so it can be
+    quarantined with the reason instead of guessed at."""
+
+    def __init__(self, reason: str, *, source: str = "", locator: str = ""):
+        self.reason = reason
+        self.source = source
+        self.locator = locator
+        where = " ".join(p for p in (source, locator) if p)
+        super().__init__(f"{where}: {reason}" if where else reason)
