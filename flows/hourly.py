@@ -1,0 +1,165 @@
+"""The hourly pipeline: fetch -> land raw -> parse -> land items -> (markets) -> validate -> signals.
+
+Each stage is its own Prefect task; the write connection to DuckDB is opened only inside the
+landing/compute tasks and closed after, and a read-only snapshot is published for analysts at the end.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.artifacts import create_markdown_artifact
+
+from flows.policies import policy as fetch_policy
+from tasks import db, landing
+from tasks.config import Config, load_config
+from tasks.http import FetchPolicy
+from tasks.ingest import Cursor, SourceParse, fetch_sources, load_cursors, parse_fetches
+from tasks.sources.fetching import SourceFetch
+
+DEFAULT_CONFIG = "config"
+
+
+@task(name="open-run", cache_policy=NO_CACHE)
+def open_run(db_path: str, flow_name: str, as_of: datetime | None, source_ids: list[str]) -> tuple[str, dict[str, Cursor]]:
+    with db.writer(db_path) as con:
+        run_id = landing.start_run(con, flow_name, as_of)
+        cursors = load_cursors(con, source_ids)
+    return run_id, cursors
+
+
+@task(name="fetch-sources", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def fetch_task(cfg: Config, source_ids: list[str], cursors: dict[str, Cursor], policy: FetchPolicy,
+               page_cap: int) -> list[SourceFetch]:
+    log = get_run_logger()
+    sources = [cfg.source(s) for s in source_ids]
+    fetches = asyncio.run(fetch_sources(cfg, sources, cursors, policy=policy, page_cap=page_cap))
+    pages = sum(len(f.pages) for f in fetches)
+    failed = [f.source_id for f in fetches if f.error]
+    log.info("fetched %d pages from %d sources (%d with errors)", pages, len(fetches), len(failed))
+    for f in fetches:
+        for note in f.notes:
+            log.warning("%s: %s", f.source_id, note)
+    return fetches
+
+
+@task(name="land-raw", cache_policy=NO_CACHE)
+def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch]) -> int:
+    with db.writer(db_path) as con:
+        return landing.land_fetches(con, run_id, [p for f in fetches for p in f.pages])
+
+
+@task(name="parse-sources", cache_policy=NO_CACHE)
+def parse_task(cfg: Config, fetches: list[SourceFetch]) -> list[SourceParse]:
+    log = get_run_logger()
+    parsed = parse_fetches(cfg, fetches)
+    for p in parsed:
+        if p.status == "error":
+            log.error("%s: %s", p.source_id, p.error)
+        elif p.status == "empty":
+            log.warning("%s: fetched but parsed to zero posts", p.source_id)
+    log.info("parsed %d items from %d sources", sum(len(p.items) for p in parsed), len(parsed))
+    return parsed
+
+
+@task(name="land-items", cache_policy=NO_CACHE)
+def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parsed: list[SourceParse]) -> list[dict]:
+    log = get_run_logger()
+    with db.writer(db_path) as con:
+        con.execute("begin")
+        for f in fetches:
+            for before in f.gaps_closed:
+                con.execute("delete from source_gaps where source_id = ? and before_id = ?", [f.source_id, before])
+            for before, until in f.gaps_opened:
+                con.execute("insert or replace into source_gaps values (?, ?, ?, ?)",
+                            [f.source_id, before, until, db.utcnow()])
+                log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
+                            f.source_id, until, before)
+        con.execute("commit")
+        stats = landing.land_items(con, run_id, [(p.kind, it) for p in parsed for it in p.items])
+        landing.quarantine(con, run_id, "parse", [r for p in parsed for r in p.rejects])
+        rows = []
+        pages = {f.source_id: len(f.pages) for f in fetches}
+        for p in parsed:
+            s = stats.get(p.source_id, {})
+            rows.append(dict(source_id=p.source_id, kind=p.kind, pages_fetched=pages.get(p.source_id, 0),
+                             items_parsed=len(p.items), items_new=s.get("new", 0), items_updated=s.get("updated", 0),
+                             rejects=len(p.rejects), status=p.status, error=p.error))
+        landing.record_source_runs(con, run_id, rows)
+    log.info("landed: %d new, %d updated items", sum(r["items_new"] for r in rows),
+             sum(r["items_updated"] for r in rows))
+    return rows
+
+
+@task(name="close-run", cache_policy=NO_CACHE)
+def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str:
+    with db.writer(db_path) as con:
+        landing.finish_run(con, run_id, status, summary)
+    return str(db.publish_snapshot(db_path))
+
+
+def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
+    lines = [f"# Hourly run `{run_id}`", "",
+             f"as of **{summary.get('as_of') or 'now'}**, {summary['seconds']:.1f} s, status **{summary['status']}**", "",
+             "| source | kind | pages | parsed | new | updated | rejects | status |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        status = r["status"] + (f": {r['error']}" if r.get("error") else "")
+        lines.append(f"| {r['source_id']} | {r['kind']} | {r['pages_fetched']} | {r['items_parsed']} | "
+                     f"{r['items_new']} | {r['items_updated']} | {r['rejects']} | {status.replace('|', '/')} |")
+    for section in ("markets", "validation", "signals"):
+        if section in summary:
+            lines += ["", f"**{section}**: {summary[section]}"]
+    return "\n".join(lines)
+
+
+@flow(name="hourly", log_prints=True)
+def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
+           page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None) -> dict:
+    """Ingest every enabled source once, then validate and compute signals.
+
+    config_dir: folder with sources.yaml and watchlists.yaml. db_path: the DuckDB file written.
+    as_of: the clock the run reports against (defaults to now; the demo sets the mirror's).
+    page_cap: Telegram pages per channel per run. politeness: fetch policy (internet | mirror | test).
+    source_ids: restrict to these sources (default all enabled).
+    """
+    log = get_run_logger()
+    started = time.perf_counter()
+    cfg = load_config(config_dir)
+    ids = source_ids or [s.id for s in cfg.sources]
+    run_id, cursors = open_run(db_path, "hourly", as_of, ids)
+    status = "completed"
+    rows: list[dict] = []
+    summary: dict = {"as_of": as_of.isoformat() if as_of else None}
+    try:
+        fetches = fetch_task(cfg, ids, cursors, fetch_policy(politeness), page_cap)
+        land_raw_task(db_path, run_id, fetches)
+        parsed = parse_task(cfg, fetches)
+        rows = land_items_task(db_path, run_id, fetches, parsed)
+        summary.update(post_landing(cfg, db_path, run_id, as_of, politeness))
+    except Exception:
+        status = "failed"
+        raise
+    finally:
+        summary.update(status=status, seconds=time.perf_counter() - started, sources=rows)
+        close_run(db_path, run_id, status, summary)
+        create_markdown_artifact(summary_markdown(run_id, rows, summary), key="hourly-run-summary",
+                                 description=f"hourly run {run_id}")
+    errors = [r for r in rows if r["status"] == "error"]
+    if errors:
+        log.warning("%d sources failed this run: %s", len(errors), ", ".join(r["source_id"] for r in errors))
+    summary["run_id"] = run_id
+    return summary
+
+
+def post_landing(cfg: Config, db_path: str, run_id: str, as_of: datetime | None, politeness: str) -> dict:
+    """Stages after items land: markets, validation, signals. Each returns a short summary."""
+    return {}
+
+
+if __name__ == "__main__":
+    hourly()

@@ -1,0 +1,334 @@
+"""Sources and watch lists, loaded from YAML and validated before anything runs.
+
+A bad file fails with one message naming the file, the line and the field. `${VAR}` and
+`${VAR:-default}` in values are expanded from the environment, so the same files point at the
+internet or at the local mirror.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Register = Literal[
+    "state-aligned", "western-wire", "western-media", "osint", "official",
+    "partisan", "regional-media", "independent",
+]
+SourceKind = Literal["telegram", "x", "rss"]
+Venue = Literal["polymarket", "kalshi", "manifold"]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+")]
+LangMap = dict[str, list[str]]
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names file, line and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoints(_Strict):
+    telegram: HttpUrl = "https://t.me"
+    x_mirrors: list[HttpUrl] = Field(default_factory=lambda: ["https://nitter.net"], min_length=1)
+    polymarket_gamma: HttpUrl = "https://gamma-api.polymarket.com"
+    polymarket_clob: HttpUrl = "https://clob.polymarket.com"
+    kalshi: HttpUrl = "https://api.elections.kalshi.com/trade-api/v2"
+    manifold: HttpUrl = "https://api.manifold.markets/v0"
+
+    @field_validator("telegram", "polymarket_gamma", "polymarket_clob", "kalshi", "manifold")
+    @classmethod
+    def _no_trailing_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @field_validator("x_mirrors")
+    @classmethod
+    def _strip_all(cls, v: list[str]) -> list[str]:
+        return [u.rstrip("/") for u in v]
+
+
+# `register` is the desk's word for a source's voice; it shadows BaseModel.register (an ABC hook) harmlessly.
+warnings.filterwarnings("ignore", message='Field name "register"', category=UserWarning)
+
+
+class Source(_Strict):
+    id: Slug
+    kind: SourceKind
+    handle: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{3,64}$")] | None = None
+    url: HttpUrl | None = None
+    name: str
+    register: Register
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _handle_or_url(self) -> "Source":
+        if self.kind == "rss" and not self.url:
+            raise ValueError("an rss source needs a url")
+        if self.kind != "rss" and not self.handle:
+            raise ValueError(f"a {self.kind} source needs a handle")
+        return self
+
+
+class SourcesFile(_Strict):
+    endpoints: Endpoints = Field(default_factory=Endpoints)
+    sources: list[Source]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "SourcesFile":
+        seen: set[str] = set()
+        for s in self.sources:
+            if s.id in seen:
+                raise ValueError(f"duplicate source id {s.id!r}")
+            seen.add(s.id)
+        return self
+
+    @property
+    def enabled(self) -> list[Source]:
+        return [s for s in self.sources if s.enabled]
+
+
+class Actor(_Strict):
+    id: Slug
+    name: str
+    title: str | None = None
+    side: Literal["iran", "us", "israel", "other"] = "other"
+    aliases: LangMap = Field(default_factory=dict)
+
+
+class Place(_Strict):
+    id: Slug
+    name: str
+    aliases: LangMap = Field(default_factory=dict)
+
+
+class Claim(_Strict):
+    id: Slug
+    description: str = ""
+    patterns: LangMap
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, v: LangMap) -> LangMap:
+        for lang, pats in v.items():
+            for p in pats:
+                try:
+                    re.compile(p)
+                except re.error as e:
+                    raise ValueError(f"pattern {p!r} ({lang}) is not a valid regular expression: {e}") from None
+        return v
+
+
+class MarketRef(_Strict):
+    venue: Venue
+    slug: str | None = None
+    ticker: str | None = None
+    id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> "MarketRef":
+        if not (self.slug or self.ticker or self.id):
+            raise ValueError("a market needs a slug, ticker or id")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.slug or self.ticker or self.id or ""
+
+
+class MarketRule(MarketRef):
+    above: float | None = Field(default=None, ge=0, le=1)
+    below: float | None = Field(default=None, ge=0, le=1)
+    move_abs: float | None = Field(default=None, gt=0, le=1)
+
+
+class SignalRule(_Strict):
+    claims_any: list[Slug] = Field(default_factory=list)
+    actors_any: list[Slug] = Field(default_factory=list)
+    keywords_any: LangMap = Field(default_factory=dict)
+    market: MarketRule | None = None
+
+
+class Signal(_Strict):
+    id: Slug
+    title: str
+    rule: SignalRule
+
+
+class ReportSettings(_Strict):
+    recipients: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    cron: str = "0 7 * * *"
+    timezone: str = "UTC"
+    odds_move_threshold: float = Field(default=0.05, gt=0, le=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError(f"cron {v!r} must have five fields")
+        return v
+
+
+class Watchlist(_Strict):
+    id: Slug
+    title: str
+    description: str = ""
+    window_hours: int = Field(default=72, gt=0)
+    keywords: LangMap = Field(default_factory=dict)
+    actors: list[Actor] = Field(default_factory=list)
+    roles: list[Actor] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    contradictions: list[tuple[Slug, Slug]] = Field(default_factory=list)
+    sources: list[Slug] = Field(default_factory=list)
+    markets: list[MarketRef] = Field(default_factory=list)
+    signals: list[Signal] = Field(default_factory=list)
+    report: ReportSettings
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> "Watchlist":
+        claim_ids = {c.id for c in self.claims}
+        speaker_ids = {a.id for a in self.actors} | {r.id for r in self.roles}
+        for a, b in self.contradictions:
+            for c in (a, b):
+                if c not in claim_ids:
+                    raise ValueError(f"contradiction names unknown claim {c!r}")
+        for s in self.signals:
+            for c in s.rule.claims_any:
+                if c not in claim_ids:
+                    raise ValueError(f"signal {s.id!r} names unknown claim {c!r}")
+            for a in s.rule.actors_any:
+                if a not in speaker_ids:
+                    raise ValueError(f"signal {s.id!r} names unknown actor {a!r}")
+        return self
+
+
+class WatchlistsFile(_Strict):
+    watchlists: list[Watchlist]
+
+
+class Config(BaseModel):
+    """Both files, cross-checked."""
+
+    sources_file: SourcesFile
+    watchlists: list[Watchlist]
+    directory: Path
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self.sources_file.endpoints
+
+    @property
+    def sources(self) -> list[Source]:
+        return self.sources_file.enabled
+
+    def source(self, source_id: str) -> Source:
+        for s in self.sources_file.sources:
+            if s.id == source_id:
+                return s
+        raise KeyError(source_id)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand_env(value: Any, path: Path) -> Any:
+    if isinstance(value, str):
+        def sub(m: re.Match) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{path}: environment variable {name} is not set (referenced as {m.group(0)})")
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, list):
+        return [_expand_env(v, path) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path) for k, v in value.items()}
+    return value
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """Walk the composed YAML tree along a pydantic error location; the deepest node found gives the line."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == key), None)
+            if nxt is None:
+                nxt_key = next((k for k, _ in node.value if k.value == key), None)
+                if nxt_key is not None:
+                    return nxt_key.start_mark.line + 1
+                break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    try:
+        tree = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ConfigError(f"{path}: {where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: line 1: expected a mapping at the top level")
+    data = _expand_env(data, path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            line = _line_of(tree, loc)
+            msgs.append(f"{path}: line {line}: {field}: {err['msg']}")
+        raise ConfigError("\n".join(msgs)) from None
+
+
+def load_config(directory: Path | str) -> Config:
+    """Load `sources.yaml` and `watchlists.yaml` from a directory and cross-check them."""
+    directory = Path(directory)
+    sources = load_model(directory / "sources.yaml", SourcesFile)
+    wl_path = directory / "watchlists.yaml"
+    watchlists = load_model(wl_path, WatchlistsFile)
+    known = {s.id for s in sources.sources}
+    tree = yaml.compose(wl_path.read_text(encoding="utf-8"))
+    for i, wl in enumerate(watchlists.watchlists):
+        for j, sid in enumerate(wl.sources):
+            if sid not in known:
+                line = _line_of(tree, ("watchlists", i, "sources", j))
+                raise ConfigError(f"{wl_path}: line {line}: watchlists.{i}.sources.{j}: unknown source id {sid!r}")
+    ids = [w.id for w in watchlists.watchlists]
+    if len(ids) != len(set(ids)):
+        raise ConfigError(f"{wl_path}: duplicate watch list id")
+    return Config(sources_file=sources, watchlists=watchlists.watchlists, directory=directory)

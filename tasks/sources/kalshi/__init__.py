@@ -1,0 +1,15 @@
+"""Kalshi: trade API v2 markets, events and candlesticks."""
+from tasks.sources.kalshi.constants import (
+    API_BASE,
+    VENUE,
+    candlesticks_url,
+    events_url,
+    market_url,
+    markets_url,
+)
+from tasks.sources.kalshi.parse import parse_candlesticks, parse_events, parse_market, parse_markets
+
+__all__ = [
+    "API_BASE", "VENUE", "candlesticks_url", "events_url", "market_url", "markets_url",
+    "parse_candlesticks", "parse_events", "parse_market", "parse_markets",
+]

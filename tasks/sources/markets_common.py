@@ -1,0 +1,211 @@
+"""What the prediction-market parsers share: the result type and strict field readers.
+
+Venues send numbers as strings, times as ISO text, unix seconds or unix milliseconds, and
+arrays as JSON-encoded strings. The readers here accept exactly those shapes and raise
+`ElementError` for anything else, so one bad market becomes a `Reject` and the rest go on.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from tasks.items import Market, OddsPoint, PayloadError
+
+
+@dataclass(slots=True)
+class Reject:
+    """One element (market, price point, candle, bet) that did not fit, kept with the reason."""
+
+    locator: str        # where it was: "<venue> <endpoint>[index] id=<id>"
+    reason: str
+    raw: str            # the element's own JSON text
+
+
+@dataclass(slots=True)
+class ParseResult:
+    markets: list[Market] = field(default_factory=list)
+    odds: list[OddsPoint] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    next_cursor: str | None = None      # the venue's paging cursor, when it sends one
+
+    def extend(self, other: "ParseResult") -> None:
+        self.markets.extend(other.markets)
+        self.odds.extend(other.odds)
+        self.rejects.extend(other.rejects)
+
+
+class ElementError(ValueError):
+    """A single element does not fit; the caller turns it into a Reject."""
+
+
+def load_json(payload: bytes | str, *, source: str) -> Any:
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PayloadError(f"body is not UTF-8: {exc}", source=source) from None
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"body is not JSON: {exc}", source=source) from None
+
+
+def raw_text(element: Any) -> str:
+    return json.dumps(element, ensure_ascii=False)
+
+
+def envelope_reason(body: Any, expected: str) -> str:
+    """Why a body is not the expected envelope, quoting the venue's own error text when it sent one."""
+    if isinstance(body, dict):
+        for key in ("error", "message", "detail", "errors"):
+            if body.get(key):
+                value = body[key]
+                if isinstance(value, dict):
+                    value = value.get("message") or value.get("code") or value
+                return f"venue returned an error: {value}"
+        return f"expected {expected}; got an object with keys {sorted(body)[:12]}"
+    return f"expected {expected}; got {type(body).__name__}"
+
+
+def as_utc(moment: datetime, *, what: str) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"{what} must be timezone-aware, got {moment!r}")
+    return moment.astimezone(timezone.utc)
+
+
+def require(obj: dict, key: str) -> Any:
+    if key not in obj or obj[key] is None:
+        raise ElementError(f"missing {key!r}")
+    return obj[key]
+
+
+def require_text(obj: dict, key: str) -> str:
+    value = require(obj, key)
+    if not isinstance(value, str) or not value.strip():
+        raise ElementError(f"{key!r} is not a non-empty string: {value!r}")
+    return value.strip()
+
+
+def optional_text(obj: dict, key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ElementError(f"{key!r} is not a string: {value!r}")
+    return value.strip() or None
+
+
+def identifier(obj: dict, key: str) -> str:
+    """Ids arrive as strings ("572469") or, in some captures, as integers."""
+    value = require(obj, key)
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+        raise ElementError(f"{key!r} is not an id: {value!r}")
+    return str(value).strip()
+
+
+def number(value: Any, *, what: str) -> float:
+    """A finite number given as a JSON number or a numeric string ("494516.53254")."""
+    if isinstance(value, bool):
+        raise ElementError(f"{what} is a boolean, not a number")
+    if isinstance(value, (int, float)):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value.strip())
+        except ValueError:
+            raise ElementError(f"{what} is not a number: {value!r}") from None
+    else:
+        raise ElementError(f"{what} is not a number: {value!r}")
+    if not math.isfinite(result):
+        raise ElementError(f"{what} is not finite: {value!r}")
+    return result
+
+
+def optional_number(obj: dict, key: str) -> float | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    return number(value, what=repr(key))
+
+
+def probability(value: Any, *, what: str) -> float:
+    result = number(value, what=what)
+    if not 0.0 <= result <= 1.0:
+        raise ElementError(f"{what} is outside [0, 1]: {value!r}")
+    return result
+
+
+def iso_datetime(value: Any, *, what: str) -> datetime:
+    """ISO 8601 text with an offset: "2026-03-21T07:58:17.582157Z" and "2026-01-01 07:30:39+00"."""
+    if not isinstance(value, str):
+        raise ElementError(f"{what} is not a date string: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ElementError(f"{what} is not an ISO date: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise ElementError(f"{what} has no UTC offset: {value!r}")
+    return parsed.astimezone(timezone.utc)
+
+
+def optional_iso_datetime(obj: dict, key: str) -> datetime | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    return iso_datetime(value, what=repr(key))
+
+
+def _epoch(value: Any, *, what: str, divisor: int) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ElementError(f"{what} is not a unix timestamp: {value!r}")
+    try:
+        return datetime.fromtimestamp(value / divisor, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise ElementError(f"{what} is out of range: {value!r}") from None
+
+
+def unix_seconds(value: Any, *, what: str) -> datetime:
+    return _epoch(value, what=what, divisor=1)
+
+
+def unix_millis(value: Any, *, what: str) -> datetime:
+    return _epoch(value, what=what, divisor=1000)
+
+
+def json_string_list(obj: dict, key: str) -> list[str] | None:
+    """Gamma's arrays are JSON text inside a string: "[\\"Yes\\", \\"No\\"]". None when absent."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ElementError(f"{key!r} is not a JSON-encoded array: {obj[key]!r}") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ElementError(f"{key!r} is not a list of strings: {obj[key]!r}")
+    return value
+
+
+def collect(
+    elements: Iterable[tuple[str, Any]],
+    parse_one: Callable[[Any], ParseResult],
+) -> ParseResult:
+    """Parse each (locator, element); an ElementError rejects that element only."""
+    result = ParseResult()
+    for locator, element in elements:
+        try:
+            if not isinstance(element, dict):
+                raise ElementError(f"expected an object, got {type(element).__name__}")
+            result.extend(parse_one(element))
+        except ElementError as exc:
+            result.rejects.append(Reject(locator=locator, reason=str(exc), raw=raw_text(element)))
+    return result
+
+
+def element_locator(prefix: str, index: int, element: Any, id_key: str) -> str:
+    ident = element.get(id_key) if isinstance(element, dict) else None
+    return f"{prefix}[{index}] {id_key}={ident}" if ident is not None else f"{prefix}[{index}]"

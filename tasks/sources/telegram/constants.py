@@ -1,0 +1,37 @@
+"""What the t.me/s web preview looks like: its URLs and the class names the parser keys on."""
+from __future__ import annotations
+
+TELEGRAM_URL = "https://t.me/"
+PREVIEW_URL = "https://t.me/s/"
+
+# Class tokens (exact tokens of the `class` attribute, not substrings).
+MESSAGE = "tgme_widget_message"
+SERVICE_MESSAGE = "service_message"
+TEXT = "tgme_widget_message_text"
+REPLY_TEXT = "js-message_reply_text"
+REPLY = "tgme_widget_message_reply"
+FORWARDED_NAME = "tgme_widget_message_forwarded_from_name"
+FROM_AUTHOR = "tgme_widget_message_from_author"
+VIEWS = "tgme_widget_message_views"
+DATE = "tgme_widget_message_date"
+META = "tgme_widget_message_meta"
+LINK_PREVIEW = "tgme_widget_message_link_preview"
+LINK_PREVIEW_TITLE = "link_preview_title"
+ALBUM = "tgme_widget_message_grouped_wrap"
+CHANNEL_HEADER = ("tgme_channel_info", "tgme_channel_history")
+LANDING_PAGE = ("tgme_page", "tgme_page_wrap")
+
+# Media container class -> media kind, as Item.media_kinds names them. One entry per attachment.
+MEDIA_KINDS: dict[str, str] = {
+    "tgme_widget_message_photo_wrap": "photo",
+    "tgme_widget_message_video_player": "video",
+    "tgme_widget_message_roundvideo_player": "round_video",
+    "tgme_widget_message_voice_player": "voice",
+    "tgme_widget_message_document_wrap": "document",
+    "tgme_widget_message_sticker_wrap": "sticker",
+    "tgme_widget_message_poll": "poll",
+    "tgme_widget_message_location_wrap": "location",
+}
+
+# Parts of a message that quote or describe something else: nothing inside them belongs to the post.
+FOREIGN_PARTS = (REPLY, LINK_PREVIEW)

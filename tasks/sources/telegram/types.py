@@ -1,0 +1,57 @@
+"""What the parser returns: one `TelegramPost` per message, and a `PageScan` for paging decisions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tasks.items import Item
+
+
+@dataclass(slots=True)
+class TelegramPost:
+    channel: str                        # as the page spells it in data-post
+    post_id: int
+    url: str                            # https://t.me/<channel>/<id>
+    published_at: datetime              # UTC, from <time datetime=...>
+    text: str = ""
+    views: int | None = None
+    author: str | None = None           # signed author of a channel post
+    forwarded_from_name: str | None = None
+    forwarded_from_url: str | None = None   # None when the origin hides its link
+    reply_to_url: str | None = None
+    media_kinds: list[str] = field(default_factory=list)    # one entry per attachment, page order
+    outlinks: list[str] = field(default_factory=list)       # absolute hrefs of links in the text
+    link_preview_url: str | None = None
+    link_preview_title: str | None = None
+    edited: bool = False
+    is_service: bool = False
+    album_id: str | None = None         # the album's first message id; set on grouped media only
+    album_post_ids: list[int] = field(default_factory=list)   # ids an album consumes (never posts themselves)
+
+    def to_item(self, source_id: str) -> Item:
+        return Item(
+            source_id=source_id,
+            item_id=str(self.post_id),
+            url=self.url,
+            published_at=self.published_at,
+            text=self.text,
+            author=self.author,
+            views=self.views,
+            forwarded_from_name=self.forwarded_from_name,
+            forwarded_from_url=self.forwarded_from_url,
+            reply_to_url=self.reply_to_url,
+            media_kinds=list(self.media_kinds),
+            outlinks=list(self.outlinks),
+            link_preview_url=self.link_preview_url,
+            link_preview_title=self.link_preview_title,
+            edited=self.edited,
+            is_service=self.is_service,
+            album_id=self.album_id,
+        )
+
+
+@dataclass(slots=True)
+class PageScan:
+    post_ids: list[int]                 # complete posts on the page, page order (oldest first)
+    before: int | None                  # cursor for the next older page; None at the channel's first post
+    is_preview_page: bool               # a t.me/s page (or message fragment), not a t.me landing page

@@ -1,0 +1,26 @@
+"""What Nitter's RSS looks like, and the canonical X addresses items are keyed by."""
+import re
+
+X_BASE_URL = "https://x.com"
+
+# X handles are 1-15 word characters; mirrors are given a little slack for test accounts.
+ACCOUNT_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
+
+# Item link / guid path: [/instance-prefix]/<user>/status/<id>, Nitter appends "#m".
+STATUS_PATH = re.compile(r"/(?P<user>[A-Za-z0-9_]{1,50})/status(?:es)?/(?P<id>\d{1,25})/?$")
+STATUS_ID = re.compile(r"\d{1,25}")
+
+# Title prefixes written by Nitter's rss.nimf (getTitle); "RT: " is the pre-2023 form.
+RETWEET_TITLE = re.compile(r"^RT(?: by @(?P<by>[A-Za-z0-9_]+))?: ")
+REPLY_TITLE = re.compile(r"^R to @(?P<to>[A-Za-z0-9_]+): ")
+PINNED_TITLE = "Pinned: "
+# Titles Nitter writes when a tweet has no text, only media.
+MEDIA_ONLY_TITLES = frozenset({"Image", "Video", "Gif"})
+
+# A channel title like "RSS reader not yet whitelisted!" is a refusal, not a timeline.
+REFUSAL_TITLE_WORDS = ("whitelist",)
+# Nitter's HTML error page: <div class="error-panel"><span>Instance has been rate limited.</span>
+ERROR_PANEL = re.compile(rb'class="error-panel"[^>]*>\s*<span[^>]*>(.*?)</span>', re.IGNORECASE | re.DOTALL)
+
+# Anchor texts that are tweet entities, not shortened links.
+ENTITY_PREFIXES = ("@", "#", "$")
