@@ -16,6 +16,5 @@ def fresh_db(tmp_path):
     from tasks import db
     path = tmp_path / "desk.duckdb"
     con = db.connect(path)
-    con.db_path = path
     yield con
     con.close()

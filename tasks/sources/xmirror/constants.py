@@ -22,5 +22,9 @@ REFUSAL_TITLE_WORDS = ("whitelist",)
 # Nitter's HTML error page: <div class="error-panel"><span>Instance has been rate limited.</span>
 ERROR_PANEL = re.compile(rb'class="error-panel"[^>]*>\s*<span[^>]*>(.*?)</span>', re.IGNORECASE | re.DOTALL)
 
+# Anchor text that shows a link rather than words: "https://...", "golang.org/dl/#go1.17rc1",
+# "groups.google.com/g/golang-a…" (Twitter's shortened display form).
+URL_LIKE_TEXT = re.compile(r"https?://\S+|(?:[\w-]+\.)+[A-Za-z]{2,}(?:[/?#]\S*)?…?|\S+…")
+
 # Anchor texts that are tweet entities, not shortened links.
 ENTITY_PREFIXES = ("@", "#", "$")

@@ -1,0 +1,313 @@
+"""Parse t.me/s/<channel> web-preview pages (or single message blocks cut from them) into posts.
+
+Pure: HTML in, posts out. `scan` is a regex pre-pass for paging decisions; `parse` builds a tree with
+lxml. Both count a message only when its footer `<time datetime=...>` is there, so a page cut short
+(truncated transfer) gives the posts that are complete and drops the one that was cut.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from tasks.sources.telegram import constants as c
+from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
+from tasks.sources.telegram.types import PageScan, TelegramPost
+
+_MESSAGE_BLOCKS = etree.XPath("//*[@data-post]")
+_PREV_HREF = etree.XPath("//link[@rel='prev']/@href")
+_MORE_BEFORE = etree.XPath("//*[@data-before]/@data-before")
+_PAGE_CHANNEL_HINTS = etree.XPath(
+    "//main/@data-url | //meta[@property='al:ios:url']/@content | //meta[@property='al:android:url']/@content")
+
+_WANTED = frozenset({
+    c.TEXT, c.REPLY, c.FORWARDED_NAME, c.FROM_AUTHOR, c.VIEWS, c.DATE, c.META, c.LINK_PREVIEW,
+    c.LINK_PREVIEW_TITLE, c.ALBUM, *c.MEDIA_KINDS,
+})
+_BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "li", "ul", "ol", "table", "tr", "h1", "h2", "h3", "h4"})
+_COLLAPSIBLE_SPACE = re.compile(r"[ \t\r\n\f]+")
+_SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
+_BEFORE_PARAM = re.compile(r"[?&]before=(\d+)")
+_ALBUM_MEMBER = re.compile(r"/(\d+)\?single\b")
+_EDITED = re.compile(r"\bedited\b")
+_COUNT = re.compile(r"^([0-9][0-9.,\s\u00a0\u202f]*)([KMB]?)$", re.IGNORECASE)
+_MULTIPLIER = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
+_DOMAIN = re.compile(r"domain=([A-Za-z0-9_]+)|^/([A-Za-z0-9_]+)$")
+
+# scan(): the same decisions on raw text.
+_SCAN_POST = re.compile(r'\bdata-post="([^"/]+)/(\d+)"')
+_SCAN_DATED = re.compile(r'<time\b[^>]*\bdatetime="[^"]+"[^>]*>')
+_SCAN_PREV = re.compile(r'<link\b[^>]*\brel="prev"[^>]*>')
+_SCAN_MORE_BEFORE = re.compile(r'\bdata-before="(\d+)"')
+_SCAN_HEADER = re.compile(r'class="(?:[^"]*\s)?(?:tgme_channel_info|tgme_channel_history)(?=[\s"])')
+
+
+def parse(html: str | bytes, channel: str | None = None) -> tuple[int | None, list[TelegramPost]]:
+    """(cursor for the next older page or None, posts in page order). Raises ChannelNotFound for a t.me
+    landing page, LayoutChanged for HTML that shows neither the channel header nor any readable post."""
+    root = _tree(html, channel)
+    blocks = _MESSAGE_BLOCKS(root)
+    posts = [post for block in blocks if (post := _parse_block(block, channel)) is not None]
+    name = channel or (posts[0].channel if posts else _page_channel(root))
+    if not blocks:
+        if _has_class(root, c.LANDING_PAGE) and not _has_class(root, c.CHANNEL_HEADER):
+            raise ChannelNotFound("t.me served its landing page, not a public /s/ preview "
+                                  "(no preview for this name, or no such channel)", channel=name)
+        if not _has_class(root, c.CHANNEL_HEADER):
+            raise LayoutChanged("probable layout change: neither the channel header nor any message "
+                                "block found", channel=name)
+    elif not posts:
+        raise LayoutChanged(f"probable layout change: {len(blocks)} message block(s) but none with a "
+                            "dated footer", channel=name)
+    cursor = _older_cursor(root, posts)
+    if not posts and cursor is not None:
+        raise LayoutChanged(f"probable layout change: the page links to older posts (before={cursor}) "
+                            "but shows none", channel=name)
+    return cursor, posts
+
+
+def scan(html: str | bytes) -> PageScan:
+    """Fast regex pre-parse for paging; agrees with `parse` on post ids and cursor."""
+    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    post_ids: list[int] = []
+    matches = list(_SCAN_POST.finditer(text))
+    for i, match in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        if _SCAN_DATED.search(text, match.end(), end):
+            post_ids.append(int(match.group(2)))
+    before: int | None = None
+    if prev := _SCAN_PREV.search(text):
+        found = _BEFORE_PARAM.search(prev.group(0))
+        before = int(found.group(1)) if found else (min(post_ids) if post_ids else None)
+    elif more := _SCAN_MORE_BEFORE.search(text):
+        before = int(more.group(1))
+    is_preview_page = bool(matches) or bool(_SCAN_HEADER.search(text))
+    return PageScan(post_ids=post_ids, before=before, is_preview_page=is_preview_page)
+
+
+def parse_count(text: str) -> int:
+    """Telegram's abbreviated counts: "746" -> 746, "37.2K" -> 37200, "1.2M" -> 1200000."""
+    match = _COUNT.match(text.strip())
+    if not match:
+        raise ValueError(f"not a count: {text!r}")
+    digits = re.sub(r"[\s\u00a0\u202f]", "", match.group(1))
+    suffix = match.group(2).upper()
+    if suffix:
+        digits = digits.replace(",", ".")
+    elif re.fullmatch(r"\d{1,3}(,\d{3})+", digits):
+        digits = digits.replace(",", "")
+    try:
+        return int(Decimal(digits) * _MULTIPLIER[suffix])
+    except InvalidOperation:
+        raise ValueError(f"not a count: {text!r}") from None
+
+
+def _tree(html: str | bytes, channel: str | None) -> etree._Element:
+    # t.me always serves UTF-8; fragments carry no <meta charset>, so never let lxml guess.
+    data = html.encode("utf-8") if isinstance(html, str) else html
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, collect_ids=False)
+    try:
+        root = etree.fromstring(data, parser) if data.strip() else None
+    except etree.XMLSyntaxError:
+        root = None
+    if root is None:
+        raise LayoutChanged("empty page", channel=channel)
+    return root
+
+
+def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPost | None:
+    data_post = block.get("data-post") or ""
+    channel, _, raw_id = data_post.rpartition("/")
+    if not channel or not raw_id.isdigit():
+        raise LayoutChanged(f"message block with unreadable data-post {data_post!r}",
+                            channel=channel_hint, locator=data_post)
+    post_id = int(raw_id)
+
+    found: dict[str, list[etree._Element]] = {}
+    media: list[tuple[etree._Element, str]] = []      # document order, one per attachment
+    for el in block.iter(etree.Element):
+        cls = el.get("class")
+        if cls:
+            for token in cls.split():
+                if token in _WANTED:
+                    found.setdefault(token, []).append(el)
+                    if kind := c.MEDIA_KINDS.get(token):
+                        media.append((el, kind))
+    foreign = found.get(c.REPLY, []) + found.get(c.LINK_PREVIEW, [])
+
+    def own(token: str) -> list[etree._Element]:
+        elements = found.get(token, [])
+        if not foreign:
+            return elements
+        return [el for el in elements if not _inside(el, foreign, block)]
+
+    published_at = _published_at(own(c.DATE), data_post, channel)
+    if published_at is None:
+        return None          # cut off before its footer: incomplete
+
+    text_elements = [el for el in own(c.TEXT) if c.REPLY_TEXT not in el.get("class", "").split()]
+    text_roots = [el for el in text_elements if not _inside(el, text_elements, block)]
+    text = "\n".join(t for t in (_plain_text(el) for el in text_roots) if t)
+    base = f"{c.PREVIEW_URL}{channel}"
+    outlinks: list[str] = []
+    for root in text_roots:
+        for link in root.iter("a"):
+            href = (link.get("href") or "").strip()
+            if not href or href.startswith("?q="):      # hashtag/cashtag searches within the channel
+                continue
+            href = urljoin(base, href)
+            if href not in outlinks:
+                outlinks.append(href)
+
+    views = None
+    if view_elements := own(c.VIEWS):
+        raw_views = _plain_text(view_elements[0])
+        try:
+            views = parse_count(raw_views)
+        except ValueError:
+            raise LayoutChanged(f"views {raw_views!r} is not a count", channel=channel,
+                                locator=data_post) from None
+
+    forwarded_name = forwarded_url = None
+    if forwarded := own(c.FORWARDED_NAME):
+        forwarded_name = _plain_text(forwarded[0]) or None
+        href = forwarded[0].get("href")
+        forwarded_url = urljoin(c.TELEGRAM_URL, href) if href else None
+
+    reply_to_url = None
+    if reply := found.get(c.REPLY):
+        href = reply[0].get("href")
+        reply_to_url = urljoin(c.TELEGRAM_URL, href) if href else None
+
+    link_preview_url = link_preview_title = None
+    if preview := found.get(c.LINK_PREVIEW):
+        href = preview[0].get("href")
+        link_preview_url = urljoin(c.TELEGRAM_URL, href) if href else None
+        titles = [el for el in found.get(c.LINK_PREVIEW_TITLE, []) if _inside(el, preview[:1], block)]
+        link_preview_title = (_plain_text(titles[0]) or None) if titles else None
+
+    if foreign:
+        media = [(el, kind) for el, kind in media if not _inside(el, foreign, block)]
+    media_kinds = [kind for _, kind in media]
+
+    album_id = None
+    album_post_ids: list[int] = []
+    if own(c.ALBUM):
+        album_id = str(post_id)
+        for el, _ in media:
+            if member := _ALBUM_MEMBER.search(el.get("href") or ""):
+                album_post_ids.append(int(member.group(1)))
+        album_post_ids = album_post_ids or [post_id]
+
+    author_elements = own(c.FROM_AUTHOR)
+    author = (_plain_text(author_elements[0]) or None) if author_elements else None
+
+    return TelegramPost(
+        channel=channel,
+        post_id=post_id,
+        url=f"{c.TELEGRAM_URL}{channel}/{post_id}",
+        published_at=published_at,
+        text=text,
+        views=views,
+        author=author,
+        forwarded_from_name=forwarded_name,
+        forwarded_from_url=forwarded_url,
+        reply_to_url=reply_to_url,
+        media_kinds=media_kinds,
+        outlinks=outlinks,
+        link_preview_url=link_preview_url,
+        link_preview_title=link_preview_title,
+        edited=any(_is_edited_marker(el) for el in own(c.META)),
+        is_service=c.SERVICE_MESSAGE in (block.get("class") or "").split(),
+        album_id=album_id,
+        album_post_ids=album_post_ids,
+    )
+
+
+def _published_at(date_links: list[etree._Element], data_post: str, channel: str) -> datetime | None:
+    for link in date_links:
+        for time_el in link.iter("time"):
+            raw = time_el.get("datetime")
+            if not raw:
+                continue
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                raise LayoutChanged(f"unreadable datetime {raw!r}", channel=channel, locator=data_post) from None
+            if value.tzinfo is None:
+                raise LayoutChanged(f"datetime {raw!r} has no UTC offset", channel=channel, locator=data_post)
+            return value.astimezone(timezone.utc)
+    return None
+
+
+def _is_edited_marker(meta: etree._Element) -> bool:
+    # Only the meta span's own words: a signed author may well be called "edited".
+    own_words = [meta.text or ""] + [child.tail or "" for child in meta]
+    return bool(_EDITED.search(" ".join(own_words)))
+
+
+def _inside(el: etree._Element, containers: list[etree._Element], stop: etree._Element) -> bool:
+    parent = el.getparent()
+    while parent is not None and parent is not stop:
+        if parent in containers:
+            return True
+        parent = parent.getparent()
+    return False
+
+
+def _plain_text(el: etree._Element) -> str:
+    """Text as a reader sees it: <br> and block ends are line breaks, emoji images give their alt,
+    links their text, source indentation collapses to single spaces."""
+    parts: list[str] = []
+    _collect_text(el, parts)
+    return _SPACE_AROUND_NEWLINE.sub("\n", "".join(parts)).strip()
+
+
+def _collect_text(el: etree._Element, parts: list[str]) -> None:
+    if el.text:
+        parts.append(_COLLAPSIBLE_SPACE.sub(" ", el.text))
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str):
+            if tag == "br":
+                parts.append("\n")
+            elif tag == "img":
+                parts.append(child.get("alt") or "")
+            elif tag in _BLOCK_TAGS:
+                _line_break(parts)
+                _collect_text(child, parts)
+                _line_break(parts)
+            else:
+                _collect_text(child, parts)
+        if child.tail:
+            parts.append(_COLLAPSIBLE_SPACE.sub(" ", child.tail))
+
+
+def _line_break(parts: list[str]) -> None:
+    if parts and parts[-1] != "\n":
+        parts.append("\n")
+
+
+def _older_cursor(root: etree._Element, posts: list[TelegramPost]) -> int | None:
+    if prev := _PREV_HREF(root):
+        found = _BEFORE_PARAM.search(prev[0])
+        return int(found.group(1)) if found else (min(p.post_id for p in posts) if posts else None)
+    for value in _MORE_BEFORE(root):
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _has_class(root: etree._Element, tokens: tuple[str, ...]) -> bool:
+    condition = " or ".join(f"contains(concat(' ', normalize-space(@class), ' '), ' {t} ')" for t in tokens)
+    return bool(root.xpath(f"boolean(//*[{condition}])"))
+
+
+def _page_channel(root: etree._Element) -> str | None:
+    for hint in _PAGE_CHANNEL_HINTS(root):
+        if found := _DOMAIN.search(hint):
+            return found.group(1) or found.group(2)
+    return None

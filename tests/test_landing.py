@@ -1,0 +1,105 @@
+"""Landing into a real DuckDB file: migrations recorded, reruns idempotent, edits keep history."""
+from datetime import datetime, timezone
+
+import pytest
+
+from tasks import db, landing
+from tasks.items import Item, Market, OddsPoint
+
+T = datetime(2026, 6, 28, 21, 46, tzinfo=timezone.utc)
+
+
+def post(item_id="101", text="نص", **kw):
+    return ("telegram", Item("alalamarabic", item_id, f"https://t.me/alalamarabic/{item_id}", T, text, **kw))
+
+
+def test_migrations_are_recorded_once(fresh_db):
+    names = [r[0] for r in fresh_db.execute("select name from schema_migrations order by name").fetchall()]
+    assert names == [p.stem for p in db.migrations()]
+    assert db.migrate(fresh_db) == []
+
+
+def test_changed_migration_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "x.duckdb"
+    db.connect(path).close()
+    migs = tmp_path / "migrations"
+    migs.mkdir()
+    for m in db.migrations():
+        (migs / m.name).write_text(m.read_text() + "\n-- edited\n")
+    monkeypatch.setattr(db, "MIGRATIONS_DIR", migs)
+    with pytest.raises(RuntimeError, match="changed after it was applied"):
+        db.connect(path)
+
+
+def test_rerun_adds_nothing_twice(fresh_db):
+    rid = landing.start_run(fresh_db, "hourly", None)
+    batch = [post("101", views=37200), post("102", "second")]
+    first = landing.land_items(fresh_db, rid, batch)
+    again = landing.land_items(fresh_db, rid, batch)
+    assert first["alalamarabic"]["new"] == 2
+    assert again["alalamarabic"] == {"unchanged": 2}
+    assert fresh_db.execute("select count(*) from items").fetchone()[0] == 2
+    assert fresh_db.execute("select count(*) from item_history").fetchone()[0] == 0
+
+
+def test_duplicate_keys_in_one_batch_land_once(fresh_db):
+    rid = landing.start_run(fresh_db, "hourly", None)
+    landing.land_items(fresh_db, rid, [post("7", "old"), post("7", "new")])
+    assert fresh_db.execute("select text from items").fetchall() == [("new",)]
+
+
+def test_edit_updates_row_and_keeps_earlier_text(fresh_db):
+    rid = landing.start_run(fresh_db, "hourly", None)
+    landing.land_items(fresh_db, rid, [post("101", "original words")])
+    stats = landing.land_items(fresh_db, rid, [post("101", "corrected words", edited=True)])
+    assert stats["alalamarabic"]["updated"] == 1
+    assert fresh_db.execute("select text, edited from items").fetchall() == [("corrected words", True)]
+    assert fresh_db.execute("select text, edited from item_history").fetchall() == [("original words", False)]
+
+
+def test_views_change_is_not_an_edit(fresh_db):
+    rid = landing.start_run(fresh_db, "hourly", None)
+    landing.land_items(fresh_db, rid, [post("101", views=10)])
+    stats = landing.land_items(fresh_db, rid, [post("101", views=20)])
+    assert stats["alalamarabic"] == {"unchanged": 1}
+    assert fresh_db.execute("select views from items").fetchone()[0] == 20
+    assert fresh_db.execute("select count(*) from item_history").fetchone()[0] == 0
+
+
+def test_times_are_utc_and_arrays_kept(fresh_db):
+    rid = landing.start_run(fresh_db, "hourly", None)
+    landing.land_items(fresh_db, rid, [post("5", media_kinds=["photo", "video"], outlinks=["https://x.org"])])
+    when, media, links = fresh_db.execute("select published_at, media_kinds, outlinks from items").fetchone()
+    assert when == T and media == ["photo", "video"] and links == ["https://x.org"]
+
+
+def test_raw_bodies_dedupe_and_round_trip(fresh_db):
+    import zlib
+    rid = landing.start_run(fresh_db, "hourly", None)
+    rec = landing.FetchRecord("alalamarabic", "http://127.0.0.1/s/x", T, 200, b"<html>page</html>")
+    landing.land_fetches(fresh_db, rid, [rec, rec])
+    assert fresh_db.execute("select count(*) from raw_fetches").fetchone()[0] == 2
+    (body,) = fresh_db.execute("select body_zlib from raw_bodies").fetchone()
+    assert zlib.decompress(body) == b"<html>page</html>"
+
+
+def test_odds_rerun_idempotent(fresh_db):
+    rid = landing.start_run(fresh_db, "hourly", None)
+    m = Market("polymarket", "512345", "US announces a new blockade of Iran by July 31?", ["Yes", "No"])
+    pts = [OddsPoint("polymarket", "512345", "Yes", 0.2, T)]
+    assert landing.land_markets(fresh_db, rid, [m], pts) == (1, 1)
+    assert landing.land_markets(fresh_db, rid, [m], pts) == (1, 0)
+
+
+def test_snapshot_is_readable_while_writer_open(tmp_path):
+    path = tmp_path / "desk.duckdb"
+    with db.writer(path) as con:
+        landing.start_run(con, "hourly", None)
+    snap = db.publish_snapshot(path)
+    writer = db.connect(path)
+    try:
+        reader = db.connect(snap, read_only=True)
+        assert reader.execute("select count(*) from runs").fetchone()[0] == 1
+        reader.close()
+    finally:
+        writer.close()
