@@ -19,6 +19,8 @@ from tasks import db, landing
 from tasks.config import Config, load_config
 from tasks.http import FetchPolicy
 from tasks.ingest import Cursor, SourceParse, fetch_sources, load_cursors, parse_fetches
+from tasks.markets_ingest import (MarketFetch, MarketParse, fetch_markets, land_candidates, latest_odds,
+                                  parse_market_fetches)
 from tasks.sources.fetching import SourceFetch
 
 DEFAULT_CONFIG = "config"
@@ -47,10 +49,46 @@ def fetch_task(cfg: Config, source_ids: list[str], cursors: dict[str, Cursor], p
     return fetches
 
 
-@task(name="land-raw", cache_policy=NO_CACHE)
-def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch]) -> int:
+@task(name="fetch-markets", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+def fetch_markets_task(cfg: Config, db_path: str, as_of: datetime | None, policy: FetchPolicy) -> list[MarketFetch]:
+    log = get_run_logger()
     with db.writer(db_path) as con:
-        return landing.land_fetches(con, run_id, [p for f in fetches for p in f.pages])
+        latest = latest_odds(con)
+    fetches = asyncio.run(fetch_markets(cfg, latest, policy=policy, now=as_of))
+    log.info("fetched %d market payloads for %d markets and searches",
+             sum(len(f.payloads) for f in fetches), len(fetches))
+    for f in fetches:
+        if f.error:
+            log.error("%s: %s", f.ref_key, f.error)
+    return fetches
+
+
+@task(name="land-raw", cache_policy=NO_CACHE)
+def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_fetches: list[MarketFetch]) -> int:
+    records = [p for f in fetches for p in f.pages] + [p.record for f in market_fetches for p in f.payloads]
+    with db.writer(db_path) as con:
+        return landing.land_fetches(con, run_id, records)
+
+
+@task(name="parse-markets", cache_policy=NO_CACHE)
+def parse_markets_task(cfg: Config, fetches: list[MarketFetch]) -> MarketParse:
+    log = get_run_logger()
+    parsed = parse_market_fetches(cfg, fetches, db.utcnow())
+    log.info("parsed %d markets, %d odds points, %d rejected elements, %d candidates",
+             len(parsed.result.markets), len(parsed.result.odds), len(parsed.quarantined), len(parsed.candidates))
+    if fetches and not parsed.result.markets:
+        log.warning("no market parsed although %d were fetched", len(fetches))
+    return parsed
+
+
+@task(name="land-markets", cache_policy=NO_CACHE)
+def land_markets_task(db_path: str, run_id: str, parsed: MarketParse) -> dict:
+    with db.writer(db_path) as con:
+        n_markets, n_odds = landing.land_markets(con, run_id, parsed.result.markets, parsed.result.odds)
+        landing.quarantine(con, run_id, "parse", parsed.quarantined)
+        n_candidates = land_candidates(con, parsed.candidates, db.utcnow())
+    return dict(markets=n_markets, new_odds=n_odds, rejected=len(parsed.quarantined),
+                new_candidates=n_candidates, errors=parsed.errors)
 
 
 @task(name="parse-sources", cache_policy=NO_CACHE)
@@ -119,13 +157,14 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
 
 @flow(name="hourly", log_prints=True)
 def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
-           page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None) -> dict:
+           page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None,
+           with_markets: bool = True) -> dict:
     """Ingest every enabled source once, then validate and compute signals.
 
     config_dir: folder with sources.yaml and watchlists.yaml. db_path: the DuckDB file written.
     as_of: the clock the run reports against (defaults to now; the demo sets the mirror's).
     page_cap: Telegram pages per channel per run. politeness: fetch policy (internet | mirror | test).
-    source_ids: restrict to these sources (default all enabled).
+    source_ids: restrict to these sources (default all enabled). with_markets: also fetch the watched markets.
     """
     log = get_run_logger()
     started = time.perf_counter()
@@ -136,10 +175,14 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
     rows: list[dict] = []
     summary: dict = {"as_of": as_of.isoformat() if as_of else None}
     try:
-        fetches = fetch_task(cfg, ids, cursors, fetch_policy(politeness), page_cap)
-        land_raw_task(db_path, run_id, fetches)
+        policy = fetch_policy(politeness)
+        fetches = fetch_task(cfg, ids, cursors, policy, page_cap)
+        market_fetches = fetch_markets_task(cfg, db_path, as_of, policy) if with_markets else []
+        land_raw_task(db_path, run_id, fetches, market_fetches)
         parsed = parse_task(cfg, fetches)
         rows = land_items_task(db_path, run_id, fetches, parsed)
+        if with_markets:
+            summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches))
         summary.update(post_landing(cfg, db_path, run_id, as_of, politeness))
     except Exception:
         status = "failed"

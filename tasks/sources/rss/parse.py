@@ -123,10 +123,10 @@ def describe_non_feed(content: bytes, parsed: Any | None = None) -> str:
         return f"HTML page titled {text[:120]!r}"
     if b"<html" in head.lower():
         return "HTML page"
+    snippet = _ANY_WHITESPACE.sub(" ", head[:200].decode("utf-8", "replace")).strip()[:80]
     exc = parsed.get("bozo_exception") if parsed is not None else None
-    if exc is not None:
-        return f"unparseable ({type(exc).__name__}: {str(exc)[:160]})"
-    return f"no rss/feed root element; starts with {head[:60]!r}"
+    why = f" ({type(exc).__name__})" if exc is not None else ""
+    return f"no rss/feed root element{why}; starts with {snippet!r}"
 
 
 def raw_entry_snippets(content: bytes, expected: int) -> list[str] | None:

@@ -1,7 +1,8 @@
-"""Telegram channels through their public web preview (t.me/s/<channel>): page parsing and paging scan."""
+"""Telegram channels through their public web preview (t.me/s/<channel>).
+
+`parse.parse` turns a page into posts, `parse.scan` is the fast pre-pass the fetch layer pages with.
+"""
 from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged, TelegramError
-from tasks.sources.telegram.parse import parse, parse_count, scan
 from tasks.sources.telegram.types import PageScan, TelegramPost
 
-__all__ = ["ChannelNotFound", "LayoutChanged", "PageScan", "TelegramError", "TelegramPost",
-           "parse", "parse_count", "scan"]
+__all__ = ["ChannelNotFound", "LayoutChanged", "PageScan", "TelegramError", "TelegramPost"]

@@ -17,7 +17,7 @@ PINNED_TITLE = "Pinned: "
 # Titles Nitter writes when a tweet has no text, only media.
 MEDIA_ONLY_TITLES = frozenset({"Image", "Video", "Gif"})
 
-# A channel title like "RSS reader not yet whitelisted!" is a refusal, not a timeline.
+# A feed or item title like "RSS reader not yet whitelisted!" is a refusal, not a timeline.
 REFUSAL_TITLE_WORDS = ("whitelist",)
 # Nitter's HTML error page: <div class="error-panel"><span>Instance has been rate limited.</span>
 ERROR_PANEL = re.compile(rb'class="error-panel"[^>]*>\s*<span[^>]*>(.*?)</span>', re.IGNORECASE | re.DOTALL)

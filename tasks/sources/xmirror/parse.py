@@ -141,13 +141,17 @@ def _check_is_account_feed(content: bytes, parsed: Any, *, handle: str, source_i
         reason = describe_non_feed(content, parsed)
         panel = ERROR_PANEL.search(content[:65536] if content else b"")
         if panel:
-            message = lxml.html.fromstring(panel.group(1) or b" ").text_content().strip()
+            message = " ".join(html_to_text(panel.group(1).decode("utf-8", "replace")).split())
             reason = f"{reason}: {message[:160]!r}"
         raise MirrorUnavailable(f"instance answered without RSS ({reason})",
                                 source=source_id, locator=feed_url)
-    title = (parsed.feed.get("title") or "").strip()
-    if any(word in title.lower() for word in REFUSAL_TITLE_WORDS):
-        raise MirrorUnavailable(f"instance refuses RSS readers: {title!r}",
+    # xcancel answers unknown readers with a valid feed whose only item, without a status link,
+    # is titled "RSS reader not yet whitelisted!".
+    titles = [(parsed.feed.get("title") or "").strip()]
+    titles += [(e.get("title") or "").strip() for e in parsed.entries if _status_of(e) is None]
+    refusal = next((t for t in titles if any(w in t.lower() for w in REFUSAL_TITLE_WORDS)), None)
+    if refusal:
+        raise MirrorUnavailable(f"instance refuses RSS readers: {refusal!r}",
                                 source=source_id, locator=feed_url)
     channel_link = (parsed.feed.get("link") or "").strip()
     feed_handle = urlsplit(channel_link).path.rstrip("/").rsplit("/", 1)[-1] if channel_link else ""

@@ -1,0 +1,230 @@
+"""Prediction markets named by the watch lists: metadata, the current odds, and price history.
+
+Fetching follows the venues' own links (a Gamma market gives its CLOB token ids, a Kalshi market its
+event and so its series), so the fetch step peeks at what it fetched with the pure parsers; the parse
+step then reads every payload in full, rejecting what does not fit with the reason.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+
+from tasks.config import Config, MarketRef, Watchlist
+from tasks.http import FetchError, Fetcher, FetchPolicy
+from tasks.items import PayloadError
+from tasks.landing import FetchRecord, QuarantineRow
+from tasks.sources import kalshi, manifold, polymarket  # noqa: F401  (packages)
+from tasks.sources.kalshi import constants as kc, parse as kp
+from tasks.sources.manifold import constants as mc, parse as mp
+from tasks.sources.markets_common import ParseResult
+from tasks.sources.polymarket import constants as pc, parse as pp
+
+BACKFILL = timedelta(days=30)
+HISTORY_FIDELITY_MIN = 60
+
+
+@dataclass(slots=True)
+class Payload:
+    """A fetched market payload and how to read it."""
+
+    record: FetchRecord
+    reader: str                       # gamma_markets | clob_history | kalshi_market | kalshi_candles | manifold_market | manifold_bets | gamma_search
+    context: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MarketFetch:
+    ref_key: str                      # "<venue>:<slug|ticker|id>"
+    payloads: list[Payload] = field(default_factory=list)
+    error: str | None = None
+
+
+def _ref_key(ref: MarketRef) -> str:
+    return f"{ref.venue}:{ref.key}"
+
+
+def latest_odds(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
+    """The newest venue timestamp landed per market: history is fetched from there on."""
+    return {(v, m): t for v, m, t in con.execute(
+        "select venue, market_id, max(venue_ts) from odds_snapshots group by all").fetchall()}
+
+
+async def _get(fetcher: Fetcher, out: MarketFetch, url: str, reader: str, **context) -> Payload | None:
+    try:
+        resp = await fetcher.get(url)
+    except FetchError as e:
+        out.payloads.append(Payload(FetchRecord(out.ref_key, url, _now(), e.status, e.body or None, e.reason),
+                                    reader, context))
+        out.error = str(e)
+        return None
+    p = Payload(FetchRecord(out.ref_key, resp.url, resp.fetched_at, resp.status, resp.body), reader, context)
+    out.payloads.append(p)
+    return p
+
+
+def _since(latest: dict, venue: str, market_id: str, now: datetime) -> int:
+    t = latest.get((venue, market_id))
+    return int((t if t else now - BACKFILL).timestamp())
+
+
+async def _polymarket(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime) -> MarketFetch:
+    out = MarketFetch(_ref_key(ref))
+    base = cfg.endpoints.polymarket_gamma
+    url = pc.gamma_markets_url(base, slug=ref.slug) if ref.slug else pc.gamma_market_url(base, ref.id or "")
+    p = await _get(fetcher, out, url, "gamma_markets")
+    if p is None:
+        return out
+    try:
+        peek = pp.parse_gamma_markets(p.record.body, now)
+    except PayloadError as e:
+        out.error = str(e)
+        return out
+    for m in peek.markets:
+        for outcome, token in zip(m.outcomes, m.token_ids):
+            start = _since(latest, "polymarket", m.market_id, now)
+            hurl = pc.prices_history_url(cfg.endpoints.polymarket_clob, token, start, int(now.timestamp()),
+                                         HISTORY_FIDELITY_MIN)
+            await _get(fetcher, out, hurl, "clob_history", market_id=m.market_id, outcome=outcome, token_id=token)
+    return out
+
+
+async def _kalshi(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime) -> MarketFetch:
+    out = MarketFetch(_ref_key(ref))
+    p = await _get(fetcher, out, kc.market_url(cfg.endpoints.kalshi, ref.ticker or ref.key), "kalshi_market")
+    if p is None:
+        return out
+    try:
+        peek = kp.parse_market(p.record.body, now)
+    except PayloadError as e:
+        out.error = str(e)
+        return out
+    for m in peek.markets:
+        series = (m.event_id or m.market_id).split("-")[0]
+        start = _since(latest, "kalshi", m.market_id, now)
+        curl = kc.candlesticks_url(cfg.endpoints.kalshi, series, m.market_id, start, int(now.timestamp()), 60)
+        await _get(fetcher, out, curl, "kalshi_candles", market_id=m.market_id)
+    return out
+
+
+async def _manifold(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime) -> MarketFetch:
+    out = MarketFetch(_ref_key(ref))
+    p = await _get(fetcher, out, mc.market_url(cfg.endpoints.manifold, ref.id or ref.key), "manifold_market")
+    if p is None:
+        return out
+    try:
+        peek = mp.parse_market(p.record.body, now)
+    except PayloadError as e:
+        out.error = str(e)
+        return out
+    for m in peek.markets:
+        await _get(fetcher, out, mc.bets_url(cfg.endpoints.manifold, m.market_id), "manifold_bets",
+                   market_id=m.market_id, market_body=p.record.body)
+    return out
+
+
+async def _search(fetcher: Fetcher, cfg: Config, wl: Watchlist) -> MarketFetch:
+    out = MarketFetch(f"search:{wl.id}")
+    for q in search_terms(wl):
+        await _get(fetcher, out, pc.public_search_url(cfg.endpoints.polymarket_gamma, q), "gamma_search",
+                   watchlist_id=wl.id, query=q)
+    return out
+
+
+def search_terms(wl: Watchlist, limit: int = 3) -> list[str]:
+    return [k for k in wl.keywords.get("en", [])][:limit]
+
+
+def watched_markets(cfg: Config) -> list[MarketRef]:
+    seen, refs = set(), []
+    for wl in cfg.watchlists:
+        for ref in wl.markets:
+            if _ref_key(ref) not in seen:
+                seen.add(_ref_key(ref))
+                refs.append(ref)
+    return refs
+
+
+async def fetch_markets(cfg: Config, latest: dict, *, policy: FetchPolicy | None = None,
+                        now: datetime | None = None, search: bool = True) -> list[MarketFetch]:
+    now = now or datetime.now(timezone.utc)
+    venue_fetch = {"polymarket": _polymarket, "kalshi": _kalshi, "manifold": _manifold}
+    async with Fetcher(policy) as fetcher:
+        jobs = [venue_fetch[ref.venue](fetcher, cfg, ref, latest, now) for ref in watched_markets(cfg)]
+        if search:
+            jobs += [_search(fetcher, cfg, wl) for wl in cfg.watchlists if search_terms(wl)]
+        return list(await asyncio.gather(*jobs))
+
+
+@dataclass(slots=True)
+class MarketParse:
+    result: ParseResult = field(default_factory=ParseResult)
+    candidates: list[dict] = field(default_factory=list)
+    quarantined: list[QuarantineRow] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_market_fetches(cfg: Config, fetches: list[MarketFetch], observed_at: datetime) -> MarketParse:
+    out = MarketParse()
+    watched = {(r.venue, r.key) for r in watched_markets(cfg)}
+    for f in fetches:
+        if f.error:
+            out.errors[f.ref_key] = f.error
+        for p in f.payloads:
+            body = p.record.body
+            if body is None or (p.record.status_code or 0) >= 400:
+                continue
+            try:
+                res = _read(p, observed_at)
+            except PayloadError as e:
+                out.errors[f.ref_key] = str(e)
+                out.quarantined.append(QuarantineRow("markets", f"{p.reader}_shape", str(e), f.ref_key,
+                                                     p.record.url, body[:2000].decode("utf-8", "replace")))
+                continue
+            out.quarantined += [QuarantineRow("markets", p.reader, r.reason, f.ref_key, r.locator, r.raw[:2000])
+                                for r in res.rejects]
+            if p.reader == "gamma_search":
+                for m in res.markets:
+                    if ("polymarket", m.slug) not in watched and ("polymarket", m.market_id) not in watched:
+                        out.candidates.append(dict(watchlist_id=p.context["watchlist_id"], venue=m.venue,
+                                                   market_id=m.market_id, question=m.question, slug=m.slug,
+                                                   matched_keywords=[p.context["query"]]))
+                continue
+            out.result.extend(res)
+    return out
+
+
+def _read(p: Payload, observed_at: datetime) -> ParseResult:
+    body, c = p.record.body, p.context
+    if p.reader == "gamma_markets":
+        return pp.parse_gamma_markets(body, observed_at)
+    if p.reader == "clob_history":
+        return pp.parse_prices_history(body, market_id=c["market_id"], outcome=c["outcome"], token_id=c["token_id"])
+    if p.reader == "gamma_search":
+        return pp.parse_public_search(body, observed_at)
+    if p.reader == "kalshi_market":
+        return kp.parse_market(body, observed_at)
+    if p.reader == "kalshi_candles":
+        return kp.parse_candlesticks(body, market_id=c["market_id"])
+    if p.reader == "manifold_market":
+        return mp.parse_market(body, observed_at)
+    if p.reader == "manifold_bets":
+        return mp.parse_bets(body, answer_labels=mp.answer_labels(c["market_body"]))
+    raise ValueError(f"unknown reader {p.reader}")
+
+
+def land_candidates(con: duckdb.DuckDBPyConnection, rows: list[dict], proposed_at: datetime) -> int:
+    n = 0
+    for r in rows:
+        n += con.execute("""
+            insert into market_candidates (watchlist_id, venue, market_id, question, slug, matched_keywords, proposed_at)
+            values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing returning 1
+        """, [r["watchlist_id"], r["venue"], r["market_id"], r["question"], r["slug"], r["matched_keywords"],
+              proposed_at]).fetchall().__len__()
+    return n
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
