@@ -189,6 +189,14 @@ class Fetcher:
         raise FetchError(url, "too many redirects")
 
     async def _get_once(self, url: str) -> Response:
+        # httpx's timeouts are per socket operation; a server dripping bytes could hold us forever.
+        whole = self.policy.timeout_s * 2
+        try:
+            return await asyncio.wait_for(self._get_once_unbounded(url), whole)
+        except asyncio.TimeoutError:
+            raise FetchError(url, f"response not complete within {whole:.0f} s", transient=True) from None
+
+    async def _get_once_unbounded(self, url: str) -> Response:
         assert self._client is not None, "use Fetcher as an async context manager"
         host = urlsplit(url).netloc
         async with self._gate(host):
