@@ -217,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
             posts = [p for p in posts if p.post_id < before]
         page = posts[-TELEGRAM_PAGE_SIZE:]
         older = page[0].post_id if page and len(posts) > len(page) else None
-        html = render_channel_page(outlet, page, before=older, base_url=base)
+        html = render_channel_page(outlet, page, before=older, base_url=base, as_of=self.state.as_of)
         if fault and fault.mode == "layout":
             html = html.replace("tgme_widget_message", "tgme_post_v2").replace("tgme_channel_info", "tgme_ch_v2")
         self._send(200, html.encode(), "text/html; charset=utf-8", fault=fault)
@@ -229,7 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._not_found(f"User \"{account}\" not found")
         posts = self.state.scenario.posts_of(outlet.handle, self.state.as_of)[-RSS_ITEMS:]
         body = render_nitter_rss(outlet, list(reversed(posts)),
-                                 instance_base=f"http://{self.headers.get('Host')}/{instance}")
+                                 instance_base=f"http://{self.headers.get('Host')}/{instance}", as_of=self.state.as_of)
         self._send(200, body, "application/rss+xml; charset=utf-8", fault=fault)
 
     def _rss(self, handle: str, fault: Fault | None) -> None:
@@ -238,7 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
         if outlet is None:
             return self._not_found()
         posts = self.state.scenario.posts_of(outlet.handle, self.state.as_of)[-RSS_ITEMS:]
-        body = render_rss(outlet, list(reversed(posts)), base_url=f"http://{self.headers.get('Host')}")
+        body = render_rss(outlet, list(reversed(posts)), base_url=f"http://{self.headers.get('Host')}",
+                          as_of=self.state.as_of)
         self._send(200, body, "application/rss+xml; charset=utf-8", fault=fault)
 
     def _markets(self, venue: str):

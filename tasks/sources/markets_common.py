@@ -203,6 +203,10 @@ def collect(
             result.extend(parse_one(element))
         except ElementError as exc:
             result.rejects.append(Reject(locator=locator, reason=str(exc), raw=raw_text(element)))
+        except (TypeError, KeyError, AttributeError, ValueError) as exc:
+            # A shape no reader anticipated still costs only this element.
+            result.rejects.append(Reject(locator=locator, reason=f"unexpected shape: {type(exc).__name__}: {exc}",
+                                         raw=raw_text(element)))
     return result
 
 

@@ -3,9 +3,9 @@
 Decisions, read off real Gamma payloads:
 - `outcomes`, `outcomePrices`, `clobTokenIds` and `umaResolutionStatuses` are JSON text inside strings;
   `volume` and `liquidity` are numeric strings.
-- The snapshot prices (`outcomePrices`) are stamped with the market's `updatedAt` (Gamma refreshes it
-  as prices move, and a re-fetch of an unchanged market then lands on the same key); when the object
-  has no `updatedAt` (public-search results) the fetch time `observed_at` is used.
+- The snapshot prices (`outcomePrices`) are stamped with the market's `updatedAt`, the venue's own time
+  for the object (a re-fetch of an unchanged market then lands on the same key instead of adding a point
+  per poll); when the object has no `updatedAt` (public-search results) the fetch time `observed_at` is used.
 - A market without `outcomePrices` (negRisk placeholder slots, markets not yet launched) is a market
   with no prices, not an error.
 - Status: `closed` true -> "resolved" when the venue says so (`umaResolutionStatus` "resolved",
@@ -28,8 +28,8 @@ from tasks.sources.markets_common import (
     Reject,
     as_utc,
     collect,
-    envelope_reason,
     element_locator,
+    envelope_reason,
     identifier,
     iso_datetime,
     json_string_list,
@@ -49,10 +49,15 @@ _CLOB = f"{VENUE} clob"
 
 
 def parse_gamma_markets(payload: bytes | str, observed_at: datetime) -> ParseResult:
-    """GET /markets?slug=|id= (a list) or GET /markets/{id} (one object)."""
+    """GET /markets?slug=|id= (a list) or GET /markets/{id} (one object).
+
+    An event object or a list of events (markets nested under "markets") is read as parse_gamma_events does.
+    """
     source = f"{_GAMMA} /markets"
     observed_at = as_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
+    if _is_event_shaped(body) or (isinstance(body, list) and body and all(_is_event_shaped(e) for e in body)):
+        return _parse_events(body if isinstance(body, list) else [body], observed_at, source)
     if isinstance(body, dict):
         if not _is_market_shaped(body):
             raise PayloadError(envelope_reason(body, "a market object or a list of markets"), source=source)
@@ -166,6 +171,7 @@ def _parse_market(m: dict, observed_at: datetime | None, *, event: dict | None) 
     if token_ids and len(token_ids) != len(outcomes):
         raise ElementError(f"{len(outcomes)} outcomes but {len(token_ids)} clobTokenIds")
 
+    slug = optional_text(m, "slug")
     event_id, event_slug = _event_of(m, event)
     status, resolution, resolved_at = _status(m, outcomes, prices)
     market = Market(
@@ -173,8 +179,8 @@ def _parse_market(m: dict, observed_at: datetime | None, *, event: dict | None) 
         market_id=market_id,
         question=question,
         outcomes=outcomes,
-        slug=optional_text(m, "slug"),
-        url=market_page_url(optional_text(m, "slug"), event_slug),
+        slug=slug,
+        url=market_page_url(slug, event_slug),
         event_id=event_id,
         group_item_title=optional_text(m, "groupItemTitle"),
         end_date=optional_iso_datetime(m, "endDate"),
@@ -252,4 +258,8 @@ def _first_number(m: dict, *keys: str) -> float | None:
 
 def _is_market_shaped(element: Any) -> bool:
     return isinstance(element, dict) and "id" in element and "question" in element
+
+
+def _is_event_shaped(element: Any) -> bool:
+    return isinstance(element, dict) and isinstance(element.get("markets"), list) and "question" not in element
 

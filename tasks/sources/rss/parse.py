@@ -5,9 +5,11 @@ Decisions (the rest of the pipeline relies on them):
   sha1 hex when longer than MAX_ITEM_ID_LEN characters.
 - Item.text is "<title>\\n\\n<body>" in plain text. The body is content:encoded (Atom content)
   when present, else the description/summary; HTML is flattened with paragraph and line breaks
-  kept. When the body already starts with the title, the title is not repeated.
+  kept. When the body already starts with the title (or the title is its opening cut short
+  with "…"), the title is not repeated.
 - published_at is pubDate / published, else updated / dc:date, converted to UTC.
-- An entry without identity or without a usable date becomes a `Reject`; the others still parse.
+- An entry without identity or without a usable date becomes a `Reject` (locator "<feed url>
+  entry[<index>]", the reason, the entry's XML); the others still parse.
 - media_kinds lists the distinct kinds seen (enclosures, media:content/thumbnail, <img>/<video>
   in the body), in order of first appearance.
 """
@@ -18,7 +20,6 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,6 +28,7 @@ import lxml.html
 from lxml import etree
 
 from tasks.items import Item
+from tasks.sources.markets_common import Reject  # the shared (locator, reason, raw) reject
 from tasks.sources.rss.constants import (
     BLOCK_TAGS,
     MAX_ITEM_ID_LEN,
@@ -44,15 +46,6 @@ _INLINE_WHITESPACE = re.compile(r"[^\S\n]+")
 _SPACES_AROUND_NEWLINE = re.compile(r"[^\S\n]*\n[^\S\n]*")
 _EXTRA_NEWLINES = re.compile(r"\n{3,}")
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(slots=True)
-class Reject:
-    """An entry that could not become an Item: where it was, why, and its raw text for quarantine."""
-
-    locator: str
-    reason: str
-    raw: str
 
 
 def parse_feed(content: bytes, *, source_id: str, feed_url: str) -> tuple[list[Item], list[Reject]]:
@@ -75,7 +68,7 @@ def parse_feed(content: bytes, *, source_id: str, feed_url: str) -> tuple[list[I
         if problem:
             if raw_snippets is None:
                 raw_snippets = raw_entry_snippets(content, len(parsed.entries))
-            raw = raw_snippets[index] if raw_snippets else json.dumps(_entry_fields(entry), ensure_ascii=False)
+            raw = raw_snippets[index] if raw_snippets else entry_fields_json(entry)
             rejects.append(Reject(locator=f"{feed_url} entry[{index}]", reason=problem, raw=raw))
             continue
         seen_ids.add(item_id)
@@ -156,7 +149,7 @@ def _entry_problem(entry: Any) -> str | None:
     if _identity(entry) is None:
         return "entry has neither guid/id nor link"
     if _published_at(entry) is None:
-        shown = entry.get("published") or entry.get("updated")
+        shown = dict.get(entry, "published") or dict.get(entry, "updated")
         return f"unparseable date {shown!r}" if shown else "entry has no pubDate/published/updated date"
     return None
 
@@ -164,8 +157,9 @@ def _entry_problem(entry: Any) -> str | None:
 def _entry_to_item(entry: Any, *, item_id: str, source_id: str, feed_url: str,
                    language: str | None) -> Item:
     identity = _identity(entry)
-    link = (entry.get("link") or "").strip()
-    url = link or (identity if identity.startswith(("http://", "https://")) else feed_url)
+    # feedparser copies an Atom id into `link` when there is none; only a web address is a link.
+    link = _web_address(entry.get("link")) or _web_address(identity)
+    url = link or feed_url
     body_detail = _body_detail(entry)
     return Item(
         source_id=source_id,
@@ -178,6 +172,11 @@ def _entry_to_item(entry: Any, *, item_id: str, source_id: str, feed_url: str,
         outlinks=[link] if link else [],
         lang=language,
     )
+
+
+def _web_address(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value if value.startswith(("http://", "https://")) else None
 
 
 def _identity(entry: Any) -> str | None:
@@ -195,7 +194,13 @@ def _item_id(identity: str) -> str:
 
 
 def _published_at(entry: Any) -> datetime | None:
-    return struct_time_to_utc(entry.get("published_parsed") or entry.get("updated_parsed"))
+    return struct_time_to_utc(feed_time(entry))
+
+
+def feed_time(entry: Any) -> Any:
+    """published, else updated, as feedparser parsed it (read without feedparser's deprecated
+    updated->published key fallback)."""
+    return dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
 
 
 def _title(entry: Any) -> str:
@@ -227,9 +232,18 @@ def _detail_text(detail: dict | None) -> str:
 def _join_title_body(title: str, body: str) -> str:
     if not body:
         return title
-    if not title or body.startswith(title):
+    if not title or body.startswith(title) or _is_cut_from(title, body):
         return body
     return f"{title}{TITLE_BODY_SEPARATOR}{body}"
+
+
+def _is_cut_from(title: str, body: str) -> bool:
+    """A title that is the body's opening cut short ("Iran will not attend the…")."""
+    for ellipsis in ("…", "..."):
+        if title.endswith(ellipsis):
+            stem = title[: -len(ellipsis)].rstrip()
+            return bool(stem) and body.startswith(stem)
+    return False
 
 
 def _author(entry: Any) -> str | None:
@@ -268,8 +282,10 @@ def _kind_from_mime(mime: str | None) -> str | None:
     return None
 
 
-def _entry_fields(entry: Any) -> dict:
-    return {key: entry.get(key) for key in ("id", "link", "title", "published", "updated")}
+def entry_fields_json(entry: Any) -> str:
+    """The identifying fields of an entry, for quarantine when its XML cannot be cut out."""
+    fields = {key: dict.get(entry, key) for key in ("id", "link", "title", "published", "updated")}
+    return json.dumps(fields, ensure_ascii=False)
 
 
 def _flatten(element: Any, parts: list[str], squeeze: re.Pattern,

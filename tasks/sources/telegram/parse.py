@@ -27,9 +27,9 @@ _WANTED = frozenset({
     c.TEXT, c.REPLY, c.FORWARDED_NAME, c.FROM_AUTHOR, c.VIEWS, c.DATE, c.META, c.LINK_PREVIEW,
     c.LINK_PREVIEW_TITLE, c.ALBUM, *c.MEDIA_KINDS,
 })
+_WANTED_BY_CLASS: dict[str, tuple[str, ...]] = {}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "li", "ul", "ol", "table", "tr", "h1", "h2", "h3", "h4"})
 _COLLAPSIBLE_SPACE = re.compile(r"[ \t\r\n\f]+")
-_SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
 _BEFORE_PARAM = re.compile(r"[?&]before=(\d+)")
 _ALBUM_MEMBER = re.compile(r"/(\d+)\?single\b")
 _EDITED = re.compile(r"\bedited\b")
@@ -37,12 +37,17 @@ _COUNT = re.compile(r"^([0-9][0-9.,\s\u00a0\u202f]*)([KMB]?)$", re.IGNORECASE)
 _MULTIPLIER = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _DOMAIN = re.compile(r"domain=([A-Za-z0-9_]+)|^/([A-Za-z0-9_]+)$")
 
-# scan(): the same decisions on raw text.
-_SCAN_POST = re.compile(r'\bdata-post="([^"/]+)/(\d+)"')
-_SCAN_DATED = re.compile(r'<time\b[^>]*\bdatetime="[^"]+"[^>]*>')
-_SCAN_PREV = re.compile(r'<link\b[^>]*\brel="prev"[^>]*>')
-_SCAN_MORE_BEFORE = re.compile(r'\bdata-before="(\d+)"')
-_SCAN_HEADER = re.compile(r'class="(?:[^"]*\s)?(?:tgme_channel_info|tgme_channel_history)(?=[\s"])')
+# scan(): the same decisions on raw text. Patterns start with literals so the regex engine can skip ahead.
+_SCAN_PATTERNS = {
+    "post": r'data-post="([^"/]+)/(\d+)"',
+    "dated": r'tgme_widget_message_date\b[^"]*"[^>]*>\s*<time\s[^>]*datetime="[^"]+"[^>]*>',
+    "prev": r'<link\s[^>]*rel="prev"[^>]*>',
+    "before": r'[?&]before=(\d+)',
+    "more_before": r'data-before="(\d+)"',
+    "header": r'(?:tgme_channel_info|tgme_channel_history)["\s]',
+}
+_SCAN_STR = {name: re.compile(pattern) for name, pattern in _SCAN_PATTERNS.items()}
+_SCAN_BYTES = {name: re.compile(pattern.encode()) for name, pattern in _SCAN_PATTERNS.items()}
 
 
 def parse(html: str | bytes, channel: str | None = None) -> tuple[int | None, list[TelegramPost]]:
@@ -71,20 +76,20 @@ def parse(html: str | bytes, channel: str | None = None) -> tuple[int | None, li
 
 def scan(html: str | bytes) -> PageScan:
     """Fast regex pre-parse for paging; agrees with `parse` on post ids and cursor."""
-    text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
+    patterns = _SCAN_BYTES if isinstance(html, bytes) else _SCAN_STR
     post_ids: list[int] = []
-    matches = list(_SCAN_POST.finditer(text))
+    matches = list(patterns["post"].finditer(html))
     for i, match in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        if _SCAN_DATED.search(text, match.end(), end):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(html)
+        if patterns["dated"].search(html, match.end(), end):     # its footer made it into the page
             post_ids.append(int(match.group(2)))
     before: int | None = None
-    if prev := _SCAN_PREV.search(text):
-        found = _BEFORE_PARAM.search(prev.group(0))
+    if prev := patterns["prev"].search(html):
+        found = patterns["before"].search(prev.group(0))
         before = int(found.group(1)) if found else (min(post_ids) if post_ids else None)
-    elif more := _SCAN_MORE_BEFORE.search(text):
+    elif more := patterns["more_before"].search(html):
         before = int(more.group(1))
-    is_preview_page = bool(matches) or bool(_SCAN_HEADER.search(text))
+    is_preview_page = bool(matches) or bool(patterns["header"].search(html))
     return PageScan(post_ids=post_ids, before=before, is_preview_page=is_preview_page)
 
 
@@ -107,10 +112,10 @@ def parse_count(text: str) -> int:
 
 def _tree(html: str | bytes, channel: str | None) -> etree._Element:
     # t.me always serves UTF-8; fragments carry no <meta charset>, so never let lxml guess.
-    data = html.encode("utf-8") if isinstance(html, str) else html
+    data = html.encode("utf-8", "replace") if isinstance(html, str) else html
     parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, collect_ids=False)
     try:
-        root = etree.fromstring(data, parser) if data.strip() else None
+        root = None if not data or data.isspace() else etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
         root = None
     if root is None:
@@ -130,13 +135,16 @@ def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPos
     media: list[tuple[etree._Element, str]] = []      # document order, one per attachment
     for el in block.iter(etree.Element):
         cls = el.get("class")
-        if cls:
-            for token in cls.split():
-                if token in _WANTED:
-                    found.setdefault(token, []).append(el)
-                    if kind := c.MEDIA_KINDS.get(token):
-                        media.append((el, kind))
-    foreign = found.get(c.REPLY, []) + found.get(c.LINK_PREVIEW, [])
+        if not cls:
+            continue
+        tokens = _WANTED_BY_CLASS.get(cls)
+        if tokens is None:
+            tokens = _wanted_tokens(cls)
+        for token in tokens:
+            found.setdefault(token, []).append(el)
+            if kind := c.MEDIA_KINDS.get(token):
+                media.append((el, kind))
+    foreign = [el for token in c.FOREIGN_PARTS for el in found.get(token, [])]
 
     def own(token: str) -> list[etree._Element]:
         elements = found.get(token, [])
@@ -227,6 +235,15 @@ def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPos
     )
 
 
+def _wanted_tokens(cls: str) -> tuple[str, ...]:
+    # Class strings repeat across messages and pages; caching their split is most of the parse's speed.
+    tokens = tuple(token for token in cls.split() if token in _WANTED)
+    if len(_WANTED_BY_CLASS) > 4096:
+        _WANTED_BY_CLASS.clear()
+    _WANTED_BY_CLASS[cls] = tokens
+    return tokens
+
+
 def _published_at(date_links: list[etree._Element], data_post: str, channel: str) -> datetime | None:
     for link in date_links:
         for time_el in link.iter("time"):
@@ -263,12 +280,21 @@ def _plain_text(el: etree._Element) -> str:
     links their text, source indentation collapses to single spaces."""
     parts: list[str] = []
     _collect_text(el, parts)
-    return _SPACE_AROUND_NEWLINE.sub("\n", "".join(parts)).strip()
+    text = "".join(parts)
+    if "\n" in text:
+        text = "\n".join(line.strip(" ") for line in text.split("\n"))
+    return text.strip()
+
+
+def _collapse(text: str) -> str:
+    if "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text:
+        return _COLLAPSIBLE_SPACE.sub(" ", text)
+    return text
 
 
 def _collect_text(el: etree._Element, parts: list[str]) -> None:
     if el.text:
-        parts.append(_COLLAPSIBLE_SPACE.sub(" ", el.text))
+        parts.append(_collapse(el.text))
     for child in el:
         tag = child.tag
         if isinstance(tag, str):
@@ -283,12 +309,16 @@ def _collect_text(el: etree._Element, parts: list[str]) -> None:
             else:
                 _collect_text(child, parts)
         if child.tail:
-            parts.append(_COLLAPSIBLE_SPACE.sub(" ", child.tail))
+            parts.append(_collapse(child.tail))
 
 
 def _line_break(parts: list[str]) -> None:
-    if parts and parts[-1] != "\n":
-        parts.append("\n")
+    for part in reversed(parts):
+        if part == "\n":
+            return              # the line is already ended
+        if part.strip(" "):
+            parts.append("\n")
+            return
 
 
 def _older_cursor(root: etree._Element, posts: list[TelegramPost]) -> int | None:
@@ -302,8 +332,11 @@ def _older_cursor(root: etree._Element, posts: list[TelegramPost]) -> int | None
 
 
 def _has_class(root: etree._Element, tokens: tuple[str, ...]) -> bool:
-    condition = " or ".join(f"contains(concat(' ', normalize-space(@class), ' '), ' {t} ')" for t in tokens)
-    return bool(root.xpath(f"boolean(//*[{condition}])"))
+    for token in tokens:
+        for cls in root.xpath("//*[contains(@class, $token)]/@class", token=token):
+            if token in cls.split():
+                return True
+    return False
 
 
 def _page_channel(root: etree._Element) -> str | None:

@@ -10,9 +10,10 @@ ACCOUNT_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
 STATUS_PATH = re.compile(r"/(?P<user>[A-Za-z0-9_]{1,50})/status(?:es)?/(?P<id>\d{1,25})/?$")
 STATUS_ID = re.compile(r"\d{1,25}")
 
-# Title prefixes written by Nitter's rss.nimf (getTitle); "RT: " is the pre-2023 form.
-RETWEET_TITLE = re.compile(r"^RT(?: by @(?P<by>[A-Za-z0-9_]+))?: ")
-REPLY_TITLE = re.compile(r"^R to @(?P<to>[A-Za-z0-9_]+): ")
+# Title prefixes written by Nitter's rss.nimf (getTitle); "RT: " is the form of older versions.
+# (A media-only retweet's title is just "RT by @account: ", which arrives stripped of its space.)
+RETWEET_TITLE = re.compile(r"^RT(?: by @(?P<by>[A-Za-z0-9_]+))?:(?: |$)")
+REPLY_TITLE = re.compile(r"^R to @(?P<to>[A-Za-z0-9_]+):(?: |$)")
 PINNED_TITLE = "Pinned: "
 # Titles Nitter writes when a tweet has no text, only media.
 MEDIA_ONLY_TITLES = frozenset({"Image", "Video", "Gif"})

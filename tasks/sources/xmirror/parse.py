@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -31,6 +32,8 @@ from tasks.items import Item
 from tasks.sources.rss.parse import (
     Reject,
     describe_non_feed,
+    entry_fields_json,
+    feed_time,
     html_to_text,
     raw_entry_snippets,
     struct_time_to_utc,
@@ -79,19 +82,19 @@ def parse_nitter_rss(content: bytes, *, source_id: str, account: str,
     seen_ids: set[str] = set()
     for index, entry in enumerate(parsed.entries):
         status = _status_of(entry)
-        published_at = struct_time_to_utc(entry.get("published_parsed") or entry.get("updated_parsed"))
+        published_at = struct_time_to_utc(feed_time(entry))
         problem = None
         if status is None:
             problem = f"no x status in link {entry.get('link')!r} or guid {entry.get('id')!r}"
         elif published_at is None:
-            problem = f"unparseable pubDate {entry.get('published')!r}" if entry.get("published") \
-                else "entry has no pubDate"
+            shown = dict.get(entry, "published")
+            problem = f"unparseable pubDate {shown!r}" if shown else "entry has no pubDate"
         elif status[1] in seen_ids:
             problem = f"duplicate status {status[1]} within the feed"
         if problem:
             if raw_snippets is None:
                 raw_snippets = raw_entry_snippets(content, len(parsed.entries))
-            raw = raw_snippets[index] if raw_snippets else repr(dict(entry))
+            raw = raw_snippets[index] if raw_snippets else entry_fields_json(entry)
             rejects.append(Reject(locator=f"{feed_url} entry[{index}]", reason=problem, raw=raw))
             continue
         seen_ids.add(status[1])
@@ -174,7 +177,7 @@ def _status_of(entry: Any) -> tuple[str, str] | None:
     return None
 
 
-def _entry_to_item(entry: Any, *, status: tuple[str, str], published_at: Any, handle: str,
+def _entry_to_item(entry: Any, *, status: tuple[str, str], published_at: datetime, handle: str,
                    source_id: str, instance: _Instance) -> Item:
     user, status_id = status
     url = f"{X_BASE_URL}/{user}/status/{status_id}"

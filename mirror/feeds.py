@@ -1,0 +1,294 @@
+"""Scenario posts rendered the way real feeds serve them.
+
+- `render_rss`: an RSS 2.0 feed in the style of the BBC / tagesschau feeds (CDATA text, RFC-822
+  GMT dates, content:encoded for long texts, dc:creator, media:thumbnail for photos).
+- `render_nitter_rss`: what a Nitter instance serves for `/<handle>/rss`, following Nitter's
+  rss.nimf: links on the instance host with "#m", "RT by @<handle>: " / "R to @<handle>: " titles,
+  links, @mentions and #hashtags as anchors, media as instance `/pic/` images.
+
+Both are pure: the caller picks the posts (`Scenario.posts_of`) and, if edits should show, the
+"as of" instant.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from html import escape as html_escape
+from urllib.parse import quote, urlsplit
+from xml.sax.saxutils import escape as xml_escape, quoteattr
+
+from mirror.scenario_types import Outlet, Post
+
+# Texts longer than this (or with line breaks) get content:encoded and a shortened description.
+LONG_TEXT_CHARS = 300
+SUMMARY_CHARS = 300
+TITLE_CHARS = 140
+# Nitter writes the bare id as guid from this status id on (about 14 Dec 2025), a URL before.
+NITTER_GLOBAL_GUID_CUTOFF = 2_000_000_000_000_000_000
+# Twitter shows long links cut to this many characters plus "…".
+DISPLAY_URL_CHARS = 28
+
+_X_STATUS_URL = re.compile(
+    r"https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?P<user>[A-Za-z0-9_]{1,50})/status/(?P<id>\d+)")
+_X_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:x|twitter)\.com(?P<rest>/\S*)?$")
+_TWEET_ENTITY = re.compile(
+    r"(?P<url>https?://[^\s<>\"]+)"
+    r"|(?<![\w@])@(?P<mention>[A-Za-z0-9_]{1,15})\b"
+    r"|(?<![\w#&])#(?P<tag>\w+)")
+_URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\"»…"
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_PARAGRAPH_SPLIT = re.compile(r"\n[^\S\n]*\n\s*")
+_PHOTO_KINDS = frozenset({"photo", "image"})
+_GIF_KINDS = frozenset({"gif", "animation"})
+
+
+def render_rss(outlet: Outlet, posts: list[Post], *, base_url: str,
+               as_of: datetime | None = None) -> bytes:
+    """RSS 2.0 for one feed outlet, newest item first. The feed's own URL is
+    `<base_url>/rss/<handle>.xml`; item links are `<base_url>/news/<handle>/<post_id>` and guids
+    `<handle>-<post_id>` (isPermaLink="false"), so ids do not depend on the mirror's host or port."""
+    base = base_url.rstrip("/")
+    ordered = _newest_first(posts)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rss xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:atom="http://www.w3.org/2005/Atom" version="2.0" '
+        'xmlns:media="http://search.yahoo.com/mrss/">',
+        "    <channel>",
+        f"        <title>{_cdata(outlet.title)}</title>",
+        f"        <description>{_cdata(outlet.description or outlet.title)}</description>",
+        f"        <link>{xml_escape(f'{base}/news/{outlet.handle}/')}</link>",
+        f"        <atom:link href={quoteattr(f'{base}/rss/{outlet.handle}.xml')} "
+        'rel="self" type="application/rss+xml"/>',
+    ]
+    built_at = as_of or (ordered[0].published_at if ordered else None)
+    if built_at is not None:
+        lines.append(f"        <lastBuildDate>{_rfc822(built_at)}</lastBuildDate>")
+    lines += [f"        <language>{_cdata(outlet.language)}</language>", "        <ttl>15</ttl>"]
+    for post in ordered:
+        lines += _rss_item(post, handle=outlet.handle, base=base, as_of=as_of)
+    lines += ["    </channel>", "</rss>"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def render_nitter_rss(outlet: Outlet, posts: list[Post], *, instance_base: str,
+                      as_of: datetime | None = None) -> bytes:
+    """Nitter's `/<handle>/rss` for one X outlet as served by the instance at `instance_base`
+    (which may carry a path prefix, e.g. `http://127.0.0.1:8080/nitter-a`).
+
+    A post whose `forwarded_from` is "Name|https://x.com/<user>/status/<id>" is a retweet: its item
+    carries the original status (as Nitter does) and keeps the post's own time. A post with
+    `reply_to` is a reply in the outlet's own thread. Links in `Post.links` missing from the text are
+    appended to it, as X does. Only photos, one video or one GIF are shown (Nitter's precedence).
+    """
+    prefix = instance_base.rstrip("/")
+    handle = outlet.handle
+    title = xml_escape(_clean(f"{outlet.title} / @{handle}"))
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<rss xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'version="2.0">',
+        "  <channel>",
+        f'    <atom:link href={quoteattr(f"{prefix}/{handle}/rss")} rel="self" '
+        'type="application/rss+xml" />',
+        f"    <title>{title}</title>",
+        f"    <link>{xml_escape(f'{prefix}/{handle}')}</link>",
+        f"    <description>Twitter feed for: @{handle}. Generated by {xml_escape(prefix)}\n"
+        "</description>",
+        "    <language>en-us</language>",
+        "    <ttl>40</ttl>",
+        "    <image>",
+        f"      <title>{title}</title>",
+        f"      <link>{xml_escape(f'{prefix}/{handle}')}</link>",
+        f"      <url>{xml_escape(_nitter_avatar(prefix, handle))}</url>",
+        "      <width>128</width>",
+        "      <height>128</height>",
+        "    </image>",
+    ]
+    for post in _newest_first(posts):
+        lines += _nitter_item(post, handle=handle, prefix=prefix, as_of=as_of)
+    lines += ["  </channel>", "</rss>"]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _rss_item(post: Post, *, handle: str, base: str, as_of: datetime | None) -> list[str]:
+    text = _clean(_shown_text(post, as_of)).strip()
+    title = _clean(post.title).strip() if post.title else _headline(text)
+    paragraphs = [p.strip() for p in _PARAGRAPH_SPLIT.split(text) if p.strip()]
+    is_long = len(text) > LONG_TEXT_CHARS or "\n" in text
+    summary = _shorten(" ".join(paragraphs[0].split()), SUMMARY_CHARS) if is_long and paragraphs else text
+    link = f"{base}/news/{handle}/{post.post_id}"
+    lines = [
+        "        <item>",
+        f"            <title>{_cdata(title)}</title>",
+        f"            <description>{_cdata(html_escape(summary, quote=False))}</description>",
+        f"            <link>{xml_escape(link)}</link>",
+        f'            <guid isPermaLink="false">{xml_escape(f"{handle}-{post.post_id}")}</guid>',
+        f"            <pubDate>{_rfc822(post.published_at)}</pubDate>",
+    ]
+    if post.author:
+        lines.append(f"            <dc:creator>{_cdata(_clean(post.author))}</dc:creator>")
+    if is_long:
+        lines.append(f"            <content:encoded>{_cdata(_paragraphs_html(paragraphs))}</content:encoded>")
+    if any(kind in _PHOTO_KINDS for kind in post.media):
+        thumbnail = f"{base}/media/{handle}/{post.post_id}.jpg"
+        lines.append(f'            <media:thumbnail width="976" height="549" url={quoteattr(thumbnail)}/>')
+    if "video" in post.media:
+        video = f"{base}/media/{handle}/{post.post_id}.mp4"
+        lines.append(f'            <enclosure url={quoteattr(video)} length="0" type="video/mp4"/>')
+    lines.append("        </item>")
+    return lines
+
+
+def _nitter_item(post: Post, *, handle: str, prefix: str, as_of: datetime | None) -> list[str]:
+    text = _clean(_shown_text(post, as_of)).strip()
+    missing_links = [link for link in post.links if link not in text]
+    if missing_links:
+        text = " ".join([text, *missing_links]).strip()
+    origin = _retweet_origin(post)
+    if origin:
+        user, status_id = origin
+        title_prefix = f"RT by @{handle}: "
+    else:
+        user, status_id = handle, str(post.post_id)
+        title_prefix = f"R to @{handle}: " if post.reply_to is not None else ""
+    link = f"/{user}/status/{status_id}#m"
+    body_html, shown = _tweet_html(text, prefix)
+    media_html, placeholder = _nitter_media(post.media, prefix=prefix, link=link, status_id=status_id)
+    title = (title_prefix + shown) or placeholder
+    description = "\n".join(part for part in (f"<p>{body_html}</p>", media_html) if part)
+    if int(status_id) >= NITTER_GLOBAL_GUID_CUTOFF:
+        guid = f'<guid isPermaLink="false">{status_id}</guid>'
+    else:
+        guid = f"<guid>{xml_escape(prefix + link)}</guid>"
+    return [
+        "      <item>",
+        f"        <title>{xml_escape(title)}</title>",
+        f"        <dc:creator>@{user}</dc:creator>",
+        f"        <description>{_cdata(description)}</description>",
+        f"        <pubDate>{_rfc822(post.published_at)}</pubDate>",
+        f"        {guid}",
+        f"        <link>{xml_escape(prefix + link)}</link>",
+        "      </item>",
+    ]
+
+
+def _tweet_html(text: str, prefix: str) -> tuple[str, str]:
+    """Tweet text as Nitter's HTML (entities as anchors, line breaks as <br>) and as the title
+    shows it (links in their display form)."""
+    html_parts: list[str] = []
+    shown_parts: list[str] = []
+    position = 0
+    for match in _TWEET_ENTITY.finditer(text):
+        html_parts.append(html_escape(text[position:match.start()], quote=False))
+        shown_parts.append(text[position:match.start()])
+        position = match.end()
+        if match["url"]:
+            url = match["url"].rstrip(_URL_TRAILING_PUNCTUATION)
+            position = match.start() + len(url)
+            href, display = _nitter_link(url, prefix)
+            html_parts.append(f'<a href={quoteattr(href)}>{html_escape(display, quote=False)}</a>')
+            shown_parts.append(display)
+        elif match["mention"]:
+            user = match["mention"]
+            html_parts.append(f'<a href={quoteattr(f"{prefix}/{user}")} title="{user}">@{user}</a>')
+            shown_parts.append(f"@{user}")
+        else:
+            tag = match["tag"]
+            href = f"{prefix}/search?q={quote('#' + tag)}"
+            html_parts.append(f"<a href={quoteattr(href)}>#{html_escape(tag, quote=False)}</a>")
+            shown_parts.append(f"#{tag}")
+    html_parts.append(html_escape(text[position:], quote=False))
+    shown_parts.append(text[position:])
+    return "".join(html_parts).replace("\n", "<br>\n"), "".join(shown_parts)
+
+
+def _nitter_link(url: str, prefix: str) -> tuple[str, str]:
+    """(href, shown text): X links point at the instance, as Nitter rewrites them."""
+    x_link = _X_URL.match(url)
+    if x_link:
+        href = prefix + (x_link["rest"] or "/")
+        shown = urlsplit(prefix).netloc + (x_link["rest"] or "")
+    else:
+        href = url
+        shown = re.sub(r"^https?://(?:www\.)?", "", url)
+    if len(shown) > DISPLAY_URL_CHARS + 2:
+        shown = shown[:DISPLAY_URL_CHARS] + "…"
+    return href, shown
+
+
+def _nitter_media(media: list[str], *, prefix: str, link: str, status_id: str) -> tuple[str, str]:
+    """(HTML after the text, title placeholder when the tweet has no text)."""
+    photos = [kind for kind in media if kind in _PHOTO_KINDS]
+    if photos:
+        return "\n".join(
+            f'<img src="{prefix}/pic/media%2F{status_id}-{n}.jpg" style="max-width:250px;" />'
+            for n in range(len(photos))), "Image"
+    if "video" in media:
+        thumb = f"{prefix}/pic/amplify_video_thumb%2F{status_id}%2Fimg%2Fthumb.jpg"
+        return (f'<a href="{prefix}{link}">\n<br>Video<br>\n'
+                f'  <img src="{thumb}" style="max-width:250px;" />\n</a>'), "Video"
+    if any(kind in _GIF_KINDS for kind in media):
+        thumb = f"{prefix}/pic/tweet_video_thumb%2F{status_id}.jpg"
+        video = f"{prefix}/pic/video.twimg.com%2Ftweet_video%2F{status_id}.mp4"
+        return (f'<video poster="{thumb}" autoplay muted loop style="max-width:250px;">\n'
+                f'  <source src="{video}" type="video/mp4"></video>'), "Gif"
+    return "", ""
+
+
+def _retweet_origin(post: Post) -> tuple[str, str] | None:
+    """(user, status id) of the retweeted post when forwarded_from names an X status."""
+    if not post.forwarded_from:
+        return None
+    _, _, url = post.forwarded_from.partition("|")
+    match = _X_STATUS_URL.match((url or post.forwarded_from).strip())
+    return (match["user"], match["id"]) if match else None
+
+
+def _shown_text(post: Post, as_of: datetime | None) -> str:
+    edited = (as_of is not None and post.edited_at is not None and post.edited_text is not None
+              and post.edited_at <= as_of)
+    return post.edited_text if edited else post.text
+
+
+def _newest_first(posts: list[Post]) -> list[Post]:
+    return sorted(posts, key=lambda p: (p.published_at, p.post_id), reverse=True)
+
+
+def _headline(text: str) -> str:
+    first_line = text.split("\n", 1)[0].strip()
+    return _shorten(first_line, TITLE_CHARS)
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip() + "…"
+
+
+def _paragraphs_html(paragraphs: list[str]) -> str:
+    def lines(paragraph: str) -> str:
+        return "<br/>".join(html_escape(line.strip(), quote=False) for line in paragraph.split("\n"))
+    return "".join(f"<p>{lines(paragraph)}</p>" for paragraph in paragraphs)
+
+
+def _nitter_avatar(prefix: str, handle: str) -> str:
+    return f"{prefix}/pic/pbs.twimg.com%2Fprofile_images%2F{handle}_400x400.jpg"
+
+
+def _rfc822(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + _clean(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _clean(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry."""
+    return _XML_INVALID.sub("", text)
