@@ -19,7 +19,7 @@ DEMO_CONFIG = "config/demo"
 EXAMPLE_QUERY = """\
 select published_at, source_id, left(replace(text, chr(10), ' '), 70) as text, url
 from items
-where published_at between '2026-06-28 20:00+00' and '2026-06-29 01:00+00'
+where published_at between '2026-06-28 20:00:00+00' and '2026-06-29 01:00:00+00'
   and source_id in ('reuters', 'sprinterpress', 'alalamarabic', 'reuters-world')
 order by published_at
 limit 12"""

@@ -71,9 +71,9 @@ def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_
 
 
 @task(name="parse-markets", cache_policy=NO_CACHE)
-def parse_markets_task(cfg: Config, fetches: list[MarketFetch]) -> MarketParse:
+def parse_markets_task(cfg: Config, fetches: list[MarketFetch], as_of: datetime | None) -> MarketParse:
     log = get_run_logger()
-    parsed = parse_market_fetches(cfg, fetches, db.utcnow())
+    parsed = parse_market_fetches(cfg, fetches, as_of or db.utcnow())
     log.info("parsed %d markets, %d odds points, %d rejected elements, %d candidates",
              len(parsed.result.markets), len(parsed.result.odds), len(parsed.quarantined), len(parsed.candidates))
     if fetches and not parsed.result.markets:
@@ -182,7 +182,7 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         parsed = parse_task(cfg, fetches)
         rows = land_items_task(db_path, run_id, fetches, parsed)
         if with_markets:
-            summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches))
+            summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches, as_of))
         summary.update(post_landing(cfg, db_path, run_id, as_of, politeness))
     except Exception:
         status = "failed"

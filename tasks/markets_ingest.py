@@ -67,7 +67,8 @@ async def _get(fetcher: Fetcher, out: MarketFetch, url: str, reader: str, **cont
 
 def _since(latest: dict, venue: str, market_id: str, now: datetime) -> int:
     t = latest.get((venue, market_id))
-    return int((t if t else now - BACKFILL).timestamp())
+    start = t if t and t < now else now - BACKFILL
+    return int(start.timestamp())
 
 
 async def _polymarket(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime) -> MarketFetch:
@@ -155,7 +156,11 @@ async def fetch_markets(cfg: Config, latest: dict, *, policy: FetchPolicy | None
         jobs = [venue_fetch[ref.venue](fetcher, cfg, ref, latest, now) for ref in watched_markets(cfg)]
         if search:
             jobs += [_search(fetcher, cfg, wl) for wl in cfg.watchlists if search_terms(wl)]
-        return list(await asyncio.gather(*jobs))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+    keys = [_ref_key(r) for r in watched_markets(cfg)] + [f"search:{wl.id}" for wl in cfg.watchlists
+                                                          if search and search_terms(wl)]
+    return [r if not isinstance(r, BaseException) else MarketFetch(k, error=f"{type(r).__name__}: {r}")
+            for k, r in zip(keys, results)]
 
 
 @dataclass(slots=True)

@@ -373,7 +373,7 @@ def test_talks_markets_have_history(scenario: Scenario) -> None:
     kalshi = venues["kalshi"]
     assert kalshi.market_id.startswith("KXUSIRANTALKS-")
     assert "manifold" in venues
-    for market in scenario.markets:
+    for market in (m for m in scenario.markets if m.created_at < utc(28)):
         times = [pt.t for pt in market.history]
         assert times == sorted(times) and len(times) >= 40
         assert market.created_at < market.history[0].t <= utc(28) < market.end_date

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -151,8 +152,15 @@ def gx_validator(directory: Path | str = EXPECTATIONS_DIR) -> tuple[GxValidator,
 
 # --- the rows a run landed, as frames --------------------------------------------------------------------
 
+def _query_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        # duckdb's pandas conversion trips a pandas 3.1 deprecation (drop(inplace=)) that is not ours to fix
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
+        return con.execute(sql, params).df()
+
+
 def _items_frame(con: duckdb.DuckDBPyConnection, run_id: str, registers: dict[str, str]) -> pd.DataFrame:
-    return con.execute("""
+    return _query_frame(con, """
         with configured as (select unnest(?::varchar[]) as source_id, unnest(?::varchar[]) as register)
         select i.source_id || '/' || i.item_id as record_key, i.*,
                (not i.is_service and coalesce(len(i.media_kinds), 0) = 0) as text_required,
@@ -162,12 +170,12 @@ def _items_frame(con: duckdb.DuckDBPyConnection, run_id: str, registers: dict[st
         left join configured using (source_id)
         where i.last_run_id = ?
         order by i.source_id, i.item_id
-    """, [list(registers), list(registers.values()), run_id]).df()
+    """, [list(registers), list(registers.values()), run_id])
 
 
 def _markets_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     # markets carry no run id: "updated by this run" is updated_at within the run, or odds landed by it
-    return con.execute("""
+    return _query_frame(con, """
         select m.venue || '/' || m.market_id as record_key, m.*, len(m.outcomes) as outcome_count
         from markets m
         where m.updated_at >= (select started_at from runs where run_id = $run)
@@ -175,13 +183,13 @@ def _markets_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
            or exists (select 1 from odds_snapshots o
                       where o.run_id = $run and o.venue = m.venue and o.market_id = m.market_id)
         order by m.venue, m.market_id
-    """, {"run": run_id}).df()
+    """, {"run": run_id})
 
 
 def _odds_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     # The sum-to-one check spans rows: each row carries the sum over its market's outcomes at its venue_ts,
     # taken over the whole table so a run adding only some outcomes of a set still checks the full set.
-    frame = con.execute("""
+    frame = _query_frame(con, """
         with run_odds as (select * from odds_snapshots where run_id = ?),
         priced as (
             select o.venue, o.market_id, o.venue_ts,
@@ -201,16 +209,17 @@ def _odds_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
         left join markets m using (venue, market_id)
         left join priced p using (venue, market_id, venue_ts)
         order by r.venue, r.market_id, r.venue_ts, r.outcome
-    """, [run_id]).df()
-    keys = frame["venue"] + "/" + frame["market_id"] + "/" + frame["outcome"] + "/" + frame["venue_ts"].map(iso_utc)
-    frame.insert(0, "record_key", keys)
+    """, [run_id])
+    keys = [f"{v}/{m}/{o}/{iso_utc(ts)}" for v, m, o, ts in
+            zip(frame["venue"], frame["market_id"], frame["outcome"], frame["venue_ts"])]
+    frame.insert(0, "record_key", pd.Series(keys, index=frame.index, dtype=object))
     return frame
 
 
 def _raw_fetches_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    return con.execute("""
+    return _query_frame(con, """
         select fetch_id as record_key, * from raw_fetches where run_id = ? order by fetched_at, fetch_id
-    """, [run_id]).df()
+    """, [run_id])
 
 
 def iso_utc(ts: Any) -> str:
@@ -247,6 +256,8 @@ def _plain(value: Any) -> Any:
 
 def _shown(value: Any) -> str:
     value = _plain(value)
+    if isinstance(value, float):
+        value = round(value, 6)     # 0.45 + 0.8 reads 1.25, not 1.2500000000000002
     text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
 
