@@ -136,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json({"as_of": st.as_of.isoformat(), "requests": dict(st.requests)})
         with st.lock:
             st.requests[path] = st.requests.get(path, 0) + 1
-        fault = st.take_fault(path)
+        fault = st.take_fault(self.path)   # prefix of path and query: '/telegram/s/x?before=' targets older pages
         if fault:
             handled = self._apply_fault(fault)
             if handled:

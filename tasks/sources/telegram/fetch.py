@@ -43,8 +43,8 @@ async def fetch_channel(fetcher: Fetcher, base: str, source_id: str, handle: str
             if until is not None and min(page.post_ids) <= until:
                 reached = True
                 break
-            if page.before is None:
-                reached = True     # the channel's first post
+            if page.before is None or (until is not None and page.before - 1 <= until):
+                reached = True     # the channel's first post, or no id left between here and the landed ones
                 break
             cursor = page.before
         if is_gap and reached:
