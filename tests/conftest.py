@@ -18,3 +18,14 @@ def fresh_db(tmp_path):
     con = db.connect(path)
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The embedded demo, replayed once per test session through the real mirror and flows.
+    Yields the path of the read-only snapshot it published."""
+    from flows.demo import run_demo
+    from tasks import db
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    run_demo(path, quiet=True)
+    return db.snapshot_path(path)
