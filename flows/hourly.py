@@ -149,9 +149,17 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
         status = r["status"] + (f": {r['error']}" if r.get("error") else "")
         lines.append(f"| {r['source_id']} | {r['kind']} | {r['pages_fetched']} | {r['items_parsed']} | "
                      f"{r['items_new']} | {r['items_updated']} | {r['rejects']} | {status.replace('|', '/')} |")
-    for section in ("markets", "validation", "signals"):
-        if section in summary:
-            lines += ["", f"**{section}**: {summary[section]}"]
+    if m := summary.get("markets"):
+        lines += ["", f"**markets**: {m['markets']} markets, {m['new_odds']} new odds points, "
+                      f"{m['rejected']} rejected elements, {m['new_candidates']} new candidates"
+                      + (f"; errors: {'; '.join(m['errors'].values())}" if m.get("errors") else "")]
+    if v := summary.get("validation"):
+        rows = ", ".join(f"{t} {n}" for t, n in v["rows"].items())
+        lines += ["", f"**validation**: rows checked: {rows}; quarantined: {v['quarantined']}; "
+                      f"critical: {len(v['critical'])}"]
+        lines += [f"- drift: {a}" for a in v.get("drift_alerts", [])]
+    if sig := summary.get("signals"):
+        lines += ["", "**signals**: " + ", ".join(f"{k} {val}" for k, val in sig.items() if not isinstance(val, (dict, list)))]
     return "\n".join(lines)
 
 
@@ -183,7 +191,7 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         rows = land_items_task(db_path, run_id, fetches, parsed)
         if with_markets:
             summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches, as_of))
-        summary.update(post_landing(cfg, db_path, run_id, as_of, politeness))
+        summary["validation"] = validate_task(cfg, db_path, run_id, as_of)
     except Exception:
         status = "failed"
         raise
@@ -199,9 +207,31 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
     return summary
 
 
-def post_landing(cfg: Config, db_path: str, run_id: str, as_of: datetime | None, politeness: str) -> dict:
-    """Stages after items land: markets, validation, signals. Each returns a short summary."""
-    return {}
+@task(name="validate", cache_policy=NO_CACHE)
+def validate_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None) -> dict:
+    """Great Expectations over this run's rows; failing rows are quarantined, drift is detected.
+    A critical failure is recorded first, then fails the run."""
+    from tasks.validate.drift import detect_drift
+    from tasks.validate.run import gx_validator, summary_markdown, validate_run
+    log = get_run_logger()
+    gx_validator()   # import GX and build the context before taking the write lock
+    sources = [s.model_dump() for s in cfg.sources_file.sources]
+    with db.writer(db_path) as con:
+        summary = validate_run(con, run_id, now=as_of or db.utcnow(), sources=sources)
+        alerts = detect_drift(con, run_id, now=as_of)
+    for alert in alerts:
+        log.warning("drift: %s", alert)
+    for line in summary.warnings:
+        log.warning("validation: %s", line)
+    create_markdown_artifact(summary_markdown(summary), key="hourly-validation",
+                             description=f"validation of run {run_id}")
+    result = summary.as_dict()
+    result["drift_alerts"] = [str(a) for a in alerts]
+    if summary.critical:
+        for line in summary.critical:
+            log.error("validation (critical): %s", line)
+        summary.raise_for_critical()
+    return result
 
 
 if __name__ == "__main__":
