@@ -116,6 +116,8 @@ def test_a_clean_run_passes_and_records_every_expectation(fresh_db, gx):
     assert fresh_db.execute("select count(*), bool_and(success) from validation_results where run_id = ?",
                             [run]).fetchone() == (expected, True)
     assert summary.setup_seconds == 0      # the module's context was reused
+    assert json.loads(json.dumps(summary.as_dict()))["rows"]["items"] == 6   # fits the run's summary json
+    assert "All expectations passed." in summary_markdown(summary)
 
 
 # --- bad rows are quarantined with their reason -----------------------------------------------------------
@@ -271,3 +273,20 @@ def test_validating_a_run_again_replaces_its_results(fresh_db, gx):
 def test_the_clock_must_carry_a_time_zone(fresh_db, gx):
     with pytest.raises(ValueError, match="timezone-aware"):
         validate_run(fresh_db, "r", now=datetime(2026, 6, 28, 22, 0))
+
+
+def test_a_check_that_cannot_run_is_reported_not_passed(fresh_db, gx, tmp_path):
+    for table in TABLES:
+        (tmp_path / f"{table}.json").write_text(load_suite(table).path.read_text())
+    items = json.loads((tmp_path / "items.json").read_text())
+    items["expectations"].append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "headline"},
+                                  "description": "every post has a headline", "meta": {"severity": "warning"}})
+    (tmp_path / "items.json").write_text(json.dumps(items))
+    run = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
+    landing.land_items(fresh_db, run, [alalam("63001")])
+    summary = validate_run(fresh_db, run, now=RUN_CLOCK, sources=SOURCES, expectations_dir=tmp_path)
+
+    [failure] = summary.failures
+    assert failure.expectation == "expect_column_values_to_not_be_null:headline"
+    assert "headline" in failure.error
+    assert quarantined(fresh_db, run) == {}

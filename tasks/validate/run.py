@@ -303,18 +303,21 @@ def _reason(outcome: _Outcome, entry: dict, occurrences: Counter) -> str:
 def _quarantine_rows(suite: SuiteSpec, frame: pd.DataFrame, outcomes: list[_Outcome]) -> list[QuarantineRow]:
     derived = set(suite.meta.get("derived_columns", {}))
     stored = [c for c in frame.columns if c != "record_key" and c not in derived]
-    by_key = frame.drop_duplicates("record_key").set_index("record_key")
+    failing = {e["record_key"] for o in outcomes for e in o.unexpected}
+    records = frame[frame["record_key"].isin(failing)].drop_duplicates("record_key")
+    payloads = {key: {c: _plain(v) for c, v in row.items()}
+                for key, row in zip(records["record_key"], records[stored].to_dict("records"))}
     rows: list[QuarantineRow] = []
     for outcome in outcomes:
         occurrences = Counter(e["record_key"] for e in outcome.unexpected)
-        for key in occurrences:
-            entry = next(e for e in outcome.unexpected if e["record_key"] == key)
-            record = by_key.loc[key]
-            payload = json.dumps({c: _plain(record[c]) for c in stored}, ensure_ascii=False, default=str)
-            source_id = record["source_id"] if "source_id" in by_key.columns else None
+        first_entry = {}
+        for e in outcome.unexpected:
+            first_entry.setdefault(e["record_key"], e)
+        for key, entry in first_entry.items():
+            record = payloads[key]
             rows.append(QuarantineRow(table_name=suite.table, check_name=outcome.spec.label,
-                                      reason=_reason(outcome, entry, occurrences), source_id=source_id,
-                                      record_key=key, payload=payload))
+                                      reason=_reason(outcome, entry, occurrences), source_id=record.get("source_id"),
+                                      record_key=key, payload=json.dumps(record, ensure_ascii=False, default=str)))
     return rows
 
 
