@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.policies import policy as fetch_policy
 from tasks import db, landing
 from tasks.config import Config, load_config
+from tasks.failpoints import failpoint
 from tasks.http import FetchPolicy
 from tasks.ingest import Cursor, SourceParse, fetch_sources, load_cursors, parse_fetches
 from tasks.markets_ingest import (MarketFetch, MarketParse, fetch_markets, land_candidates, latest_odds,
@@ -67,7 +68,9 @@ def fetch_markets_task(cfg: Config, db_path: str, as_of: datetime | None, policy
 def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_fetches: list[MarketFetch]) -> int:
     records = [p for f in fetches for p in f.pages] + [p.record for f in market_fetches for p in f.payloads]
     with db.writer(db_path) as con:
-        return landing.land_fetches(con, run_id, records)
+        n = landing.land_fetches(con, run_id, records)
+        failpoint("after-land-raw")
+        return n
 
 
 @task(name="parse-markets", cache_policy=NO_CACHE)
@@ -118,7 +121,9 @@ def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parse
                 log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
                             f.source_id, until, before)
         con.execute("commit")
+        failpoint("before-land-items")
         stats = landing.land_items(con, run_id, [(p.kind, it) for p in parsed for it in p.items])
+        failpoint("after-land-items")
         landing.quarantine(con, run_id, "parse", [r for p in parsed for r in p.rejects])
         rows = []
         pages = {f.source_id: len(f.pages) for f in fetches}

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from tasks.db import sha256_text, utcnow
+from tasks.failpoints import failpoint
 from tasks.items import Item, Market, OddsPoint
 
 ITEM_COLUMNS = [
@@ -124,6 +125,7 @@ def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[st
             join incoming_items n using (source_id, item_id)
             where i.content_sha256 <> n.content_sha256
         """, [seen_at, run_id])
+        failpoint("mid-land-items")
         con.execute(f"""
             insert into items
             select {", ".join(ITEM_COLUMNS)}, ? as version_seen_at, ? as first_seen_at, ? as last_seen_at,
