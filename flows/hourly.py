@@ -30,6 +30,7 @@ DEFAULT_CONFIG = "config"
 @task(name="open-run", cache_policy=NO_CACHE)
 def open_run(db_path: str, flow_name: str, as_of: datetime | None, source_ids: list[str]) -> tuple[str, dict[str, Cursor]]:
     with db.writer(db_path) as con:
+        landing.mark_abandoned_runs(con)
         run_id = landing.start_run(con, flow_name, as_of)
         cursors = load_cursors(con, source_ids)
     return run_id, cursors

@@ -11,7 +11,7 @@ import uuid
 import zlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -221,6 +221,14 @@ def start_run(con: duckdb.DuckDBPyConnection, flow: str, as_of: datetime | None,
     con.execute("insert into runs (run_id, flow, started_at, status, as_of) values (?, ?, ?, 'running', ?)",
                 [run_id, flow, utcnow(), as_of])
     return run_id
+
+
+def mark_abandoned_runs(con: duckdb.DuckDBPyConnection, older_than: timedelta = timedelta(hours=2)) -> int:
+    """Runs still 'running' long after they started were killed; say so rather than leave them open."""
+    return len(con.execute("""
+        update runs set status = 'abandoned', finished_at = ? where status = 'running' and started_at < ?
+        returning run_id
+    """, [utcnow(), utcnow() - older_than]).fetchall())
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: dict) -> None:
