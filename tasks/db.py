@@ -107,7 +107,13 @@ def publish_snapshot(path: Path | str = DEFAULT_DB) -> Path:
     path = Path(path)
     target = snapshot_path(path)
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-    shutil.copyfile(path, tmp)
+    # Copy under the writer's lock: another process checkpointing mid-copy would tear the snapshot.
+    con = connect(path)
+    try:
+        con.execute("checkpoint")
+        shutil.copyfile(path, tmp)
+    finally:
+        con.close()
     os.replace(tmp, target)
     return target
 

@@ -99,6 +99,7 @@ def _history(con: duckdb.DuckDBPyConnection, run_id: str, limit: int) -> dict[st
         from run_sources rs
         left join runs r using (run_id)
         where rs.run_id <> $run
+          and coalesce(r.flow, 'hourly') = coalesce((select flow from runs where run_id = $run), 'hourly')
           and rs.source_id in (select source_id from run_sources where run_id = $run)
           and (r.started_at is null
                or r.started_at < coalesce((select started_at from runs where run_id = $run), 'infinity'::timestamptz))

@@ -1,0 +1,167 @@
+"""Backfilling a past date range: fetch back in time, keep only the range's posts.
+
+The hourly fetch pages a Telegram channel back to the newest post already landed (by id). A backfill
+pages back by time instead: from the top of the channel until a page shows a post older than the
+range's start, or the page budget runs out, and says how far back it got. Feeds and X mirrors keep no
+history, so they are fetched once and whatever of theirs falls in the range is kept.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from tasks.config import Config, Source
+from tasks.db import utcnow
+from tasks.http import FetchError, Fetcher, FetchPolicy
+from tasks.ingest import SourceParse, fetch_sources
+from tasks.items import PayloadError
+from tasks.landing import FetchRecord
+from tasks.sources.fetching import SourceFetch
+from tasks.sources.telegram.fetch import channel_url
+from tasks.sources.telegram.parse import parse as parse_telegram_page
+
+
+@dataclass(slots=True)
+class Coverage:
+    """How far back a source's fetch reached, so a short backfill is visible, not silent."""
+
+    source_id: str
+    kind: str
+    pages: int = 0
+    oldest_seen: datetime | None = None      # the oldest post any fetched page showed
+    newest_seen: datetime | None = None
+    reached_start: bool = False              # paged past the range's start, or to the channel's first post
+    stopped_by: str | None = None            # "page cap", "fetch error", "unreadable page" when not reached
+
+    def as_dict(self) -> dict:
+        return dict(source_id=self.source_id, kind=self.kind, pages=self.pages,
+                    oldest_seen=self.oldest_seen.isoformat() if self.oldest_seen else None,
+                    newest_seen=self.newest_seen.isoformat() if self.newest_seen else None,
+                    reached_start=self.reached_start, stopped_by=self.stopped_by)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive instants from the command line or the UI are taken as UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    start, end = as_utc(start), as_utc(end)
+    if start >= end:
+        raise ValueError(f"backfill range is empty: start {start.isoformat()} is not before end {end.isoformat()}")
+    if start > utcnow():
+        raise ValueError(f"backfill start {start.isoformat()} is in the future")
+    return start, end
+
+
+def resolve_sources(cfg: Config, source_ids: list[str] | None) -> list[Source]:
+    """The named sources (enabled or not: naming one is the point), or every enabled source."""
+    if not source_ids:
+        return list(cfg.sources)
+    known = {s.id: s for s in cfg.sources_file.sources}
+    unknown = [sid for sid in source_ids if sid not in known]
+    if unknown:
+        raise ValueError(f"unknown source id(s) {', '.join(map(repr, unknown))} in {cfg.directory / 'sources.yaml'}; "
+                         f"known: {', '.join(sorted(known))}")
+    return [known[sid] for sid in dict.fromkeys(source_ids)]
+
+
+async def fetch_channel_back_to(fetcher: Fetcher, base: str, source_id: str, handle: str, *, start: datetime,
+                                page_cap: int) -> tuple[SourceFetch, Coverage]:
+    """Page a channel's preview from the newest post back until a page shows a post older than `start`."""
+    out = SourceFetch(source_id=source_id, kind="telegram")
+    cov = Coverage(source_id=source_id, kind="telegram")
+    cursor: int | None = None
+    while True:
+        if cov.pages >= page_cap:
+            cov.stopped_by = "page cap"
+            break
+        url = channel_url(base, handle, cursor)
+        cov.pages += 1
+        try:
+            resp = await fetcher.get(url)
+        except FetchError as e:
+            out.pages.append(FetchRecord(source_id, url, utcnow(), e.status, e.body or None, e.reason))
+            out.error = str(e)
+            cov.stopped_by = "fetch error"
+            break
+        out.pages.append(FetchRecord(source_id, resp.url, resp.fetched_at, resp.status, resp.body))
+        try:
+            cursor, posts = parse_telegram_page(resp.body, handle)
+        except PayloadError:
+            cov.stopped_by = "unreadable page"    # the parse step reports why, and quarantines the page
+            break
+        if not posts:
+            cov.reached_start = True             # a channel with nothing published
+            break
+        oldest = min(p.published_at for p in posts)
+        newest = max(p.published_at for p in posts)
+        cov.oldest_seen = oldest if cov.oldest_seen is None else min(cov.oldest_seen, oldest)
+        cov.newest_seen = newest if cov.newest_seen is None else max(cov.newest_seen, newest)
+        if oldest < start or cursor is None:
+            cov.reached_start = True
+            break
+    return out, cov
+
+
+async def fetch_range(cfg: Config, sources: list[Source], *, start: datetime, page_cap: int,
+                      policy: FetchPolicy | None = None) -> tuple[list[SourceFetch], list[Coverage]]:
+    """Fetch what each source still shows back to `start`. Telegram pages back; feeds and X are fetched once."""
+    channels = [s for s in sources if s.kind == "telegram"]
+    feeds = [s for s in sources if s.kind != "telegram"]
+    fetches: dict[str, SourceFetch] = {}
+    coverage: dict[str, Coverage] = {}
+    if channels:
+        async with Fetcher(policy) as fetcher:
+            results = await asyncio.gather(
+                *(fetch_channel_back_to(fetcher, cfg.endpoints.telegram, s.id, s.handle or "", start=start,
+                                        page_cap=page_cap) for s in channels),
+                return_exceptions=True)
+        for src, res in zip(channels, results):
+            if isinstance(res, BaseException):
+                fetches[src.id] = SourceFetch(source_id=src.id, kind="telegram", error=f"{type(res).__name__}: {res}")
+                coverage[src.id] = Coverage(src.id, "telegram", stopped_by="fetch error")
+            else:
+                fetches[src.id], coverage[src.id] = res
+    if feeds:
+        # One Fetcher at a time, so per-host politeness holds across both kinds.
+        for f in await fetch_sources(cfg, feeds, {}, policy=policy, page_cap=1):
+            fetches[f.source_id] = f
+            coverage[f.source_id] = Coverage(f.source_id, f.kind, pages=len(f.pages),
+                                             stopped_by="fetch error" if f.error else None)
+    ordered = [s.id for s in sources]
+    return [fetches[sid] for sid in ordered], [coverage[sid] for sid in ordered]
+
+
+def keep_range(parsed: list[SourceParse], coverage: list[Coverage], start: datetime,
+               end: datetime) -> list[SourceParse]:
+    """Only the posts published in [start, end]; feeds' coverage is filled in from what they showed."""
+    by_id = {c.source_id: c for c in coverage}
+    kept = []
+    for p in parsed:
+        cov = by_id.get(p.source_id)
+        if cov is not None and cov.kind != "telegram" and p.items:
+            cov.oldest_seen = min(it.published_at for it in p.items)
+            cov.newest_seen = max(it.published_at for it in p.items)
+            cov.reached_start = cov.oldest_seen <= start
+        items = [it for it in p.items if start <= it.published_at <= end]
+        kept.append(replace(p, items=items))
+    return kept
+
+
+def coverage_note(cov: Coverage, start: datetime) -> str | None:
+    """A warning for a source whose fetch did not reach back to `start`, or None."""
+    if cov.reached_start:
+        return None
+    if cov.stopped_by == "page cap":
+        return (f"{cov.source_id}: page cap ({cov.pages} pages) reached at posts from "
+                f"{cov.oldest_seen:%Y-%m-%d %H:%M} UTC; posts between {start:%Y-%m-%d %H:%M} UTC and then were "
+                f"not landed. Run again with a larger page_cap.")
+    if cov.stopped_by:
+        return f"{cov.source_id}: stopped after {cov.pages} page(s) ({cov.stopped_by}); the range is not complete"
+    shown = (f"its oldest entry is from {cov.oldest_seen:%Y-%m-%d %H:%M} UTC" if cov.oldest_seen
+             else "it showed no entries")
+    feed = "the X mirror feed" if cov.kind == "x" else "the feed"
+    return (f"{cov.source_id}: {feed} keeps no history and {shown}; "
+            f"earlier posts in the range cannot be backfilled")
