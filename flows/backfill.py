@@ -125,10 +125,10 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     return summary
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    ap = argparse.ArgumentParser(description="Backfill a past date range.")
+    ap = argparse.ArgumentParser(prog="./run backfill", description="Backfill a past date range.")
     ap.add_argument("--start", required=True, type=datetime.fromisoformat)
     ap.add_argument("--end", required=True, type=datetime.fromisoformat)
     ap.add_argument("--source", action="append", dest="sources", help="only this source id (repeatable)")
@@ -136,6 +136,10 @@ if __name__ == "__main__":
     ap.add_argument("--db", default=str(db.DEFAULT_DB))
     ap.add_argument("--page-cap", type=int, default=50)
     ap.add_argument("--politeness", default="internet", choices=["internet", "mirror", "test"])
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     s = backfill(a.start, a.end, a.sources, a.config, a.db, a.page_cap, a.politeness)
     print(f"backfill {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

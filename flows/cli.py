@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> None:
     h.add_argument("--politeness", default="internet", choices=["internet", "mirror", "test"])
     h.add_argument("--source", action="append", dest="sources", help="only this source id (repeatable)")
 
+    b = sub.add_parser("backfill", help="land a past date range (Telegram pages back; feeds once)")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+
     m = sub.add_parser("mirror", help="serve a scenario on a local mirror")
     m.add_argument("rest", nargs=argparse.REMAINDER)
 
@@ -35,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         s = hourly(config_dir=args.config, db_path=args.db, as_of=args.as_of, page_cap=args.page_cap,
                    politeness=args.politeness, source_ids=args.sources)
         print(f"run {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
+    elif args.command == "backfill":
+        from flows.backfill import main as backfill_main
+        backfill_main(args.rest)
     elif args.command == "mirror":
         from mirror.server import main as mirror_main
         mirror_main(args.rest)

@@ -173,12 +173,16 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
 def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
            page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None,
            with_markets: bool = True) -> dict:
-    """Ingest every enabled source once, then validate and compute signals.
+    """Ingest every enabled source once, land it, validate it and compute the signal tables.
 
-    config_dir: folder with sources.yaml and watchlists.yaml. db_path: the DuckDB file written.
-    as_of: the clock the run reports against (defaults to now; the demo sets the mirror's).
-    page_cap: Telegram pages per channel per run. politeness: fetch policy (internet | mirror | test).
-    source_ids: restrict to these sources (default all enabled). with_markets: also fetch the watched markets.
+    Args:
+        config_dir: folder with sources.yaml and watchlists.yaml.
+        db_path: the DuckDB file written; a read-only snapshot is published beside it after the run.
+        as_of: the clock the run reports against (default now; the demo sets the mirror's clock).
+        page_cap: Telegram pages fetched per channel per run; what is not reached is kept as a gap for later runs.
+        politeness: fetch policy: internet (public sites), mirror (the local mirror) or test.
+        source_ids: only these sources (default: every enabled source).
+        with_markets: also fetch the watch lists' markets and propose candidates.
     """
     log = get_run_logger()
     started = time.perf_counter()
