@@ -45,7 +45,7 @@ def run_demo(db_path: Path, *, quiet: bool = False) -> dict:
                 print(f"  {as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:3d} edited  "
                       f"{time.perf_counter() - t0:5.1f} s" + (f"  errors: {', '.join(errs)}" if errs else ""),
                       flush=True)
-    return {"runs": summaries}
+    return {"runs": summaries, "as_of": max(scenario.run_times)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +54,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     db_path = Path(args.db)
     print(f"demo: replaying scenario 'iran_talks' through the local mirror into {db_path}")
-    run_demo(db_path)
+    result = run_demo(db_path)
+    from flows.report import demo_report
+    html = demo_report(db_path, result["as_of"], Path("var/demo-report"))
+    print(f"\nthe report, as the local SMTP server received it: {html}")
     snap = db.snapshot_path(db_path)
     con = db.connect(snap, read_only=True)
     try:

@@ -139,6 +139,19 @@ def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parse
     return rows
 
 
+@task(name="compute-signals", cache_policy=NO_CACHE)
+def signals_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None) -> dict:
+    """Annotate new items, group them into stories and recompute the marts of the open stories."""
+    from tasks.signals.run import compute_signals
+    log = get_run_logger()
+    with db.writer(db_path) as con:
+        failpoint("before-signals")
+        result = compute_signals(con, cfg, run_id, as_of)
+        failpoint("after-signals")
+    log.info("signals: %s", ", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, (dict, list))))
+    return result
+
+
 @task(name="close-run", cache_policy=NO_CACHE)
 def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str:
     with db.writer(db_path) as con:
@@ -202,6 +215,7 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         if with_markets:
             summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches, as_of))
         summary["validation"] = validate_task(cfg, db_path, run_id, as_of)
+        summary["signals"] = signals_task(cfg, db_path, run_id, as_of)
     except Exception:
         status = "failed"
         raise
