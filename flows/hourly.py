@@ -88,7 +88,8 @@ def parse_markets_task(cfg: Config, fetches: list[MarketFetch], as_of: datetime 
 @task(name="land-markets", cache_policy=NO_CACHE)
 def land_markets_task(db_path: str, run_id: str, parsed: MarketParse) -> dict:
     with db.writer(db_path) as con:
-        n_markets, n_odds = landing.land_markets(con, run_id, parsed.result.markets, parsed.result.odds)
+        n_markets, n_odds = landing.land_markets(con, run_id, parsed.result.markets, parsed.result.odds,
+                                                 point_kinds=parsed.point_kinds)
         landing.quarantine(con, run_id, "parse", parsed.quarantined)
         n_candidates = land_candidates(con, parsed.candidates, db.utcnow())
     return dict(markets=n_markets, new_odds=n_odds, rejected=len(parsed.quarantined),
@@ -112,19 +113,23 @@ def parse_task(cfg: Config, fetches: list[SourceFetch]) -> list[SourceParse]:
 def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parsed: list[SourceParse]) -> list[dict]:
     log = get_run_logger()
     with db.writer(db_path) as con:
-        con.execute("begin")
+        # New gaps are written before the items (which move the cursor past them) and filled gaps are
+        # deleted only after, so a crash in between re-fetches a range rather than skipping it.
         for f in fetches:
-            for before in f.gaps_closed:
-                con.execute("delete from source_gaps where source_id = ? and before_id = ?", [f.source_id, before])
             for before, until in f.gaps_opened:
                 con.execute("insert or replace into source_gaps values (?, ?, ?, ?)",
                             [f.source_id, before, until, db.utcnow()])
                 log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
                             f.source_id, until, before)
-        con.execute("commit")
         failpoint("before-land-items")
         stats = landing.land_items(con, run_id, [(p.kind, it) for p in parsed for it in p.items])
         failpoint("after-land-items")
+        for f in fetches:
+            opened = {b for b, _ in f.gaps_opened}
+            for before in f.gaps_closed:
+                if before not in opened:
+                    con.execute("delete from source_gaps where source_id = ? and before_id = ?",
+                                [f.source_id, before])
         landing.quarantine(con, run_id, "parse", [r for p in parsed for r in p.rejects])
         rows = []
         pages = {f.source_id: len(f.pages) for f in fetches}

@@ -80,14 +80,15 @@ class SourcesFile(_Strict):
     endpoints: Endpoints = Field(default_factory=Endpoints)
     sources: list[Source]
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> "SourcesFile":
+    def cross_problems(self) -> list[tuple[tuple, str]]:
+        """Checks across entries, as (location, message) so the error can name the line."""
         seen: set[str] = set()
-        for s in self.sources:
+        problems = []
+        for i, s in enumerate(self.sources):
             if s.id in seen:
-                raise ValueError(f"duplicate source id {s.id!r}")
+                problems.append((("sources", i, "id"), f"duplicate source id {s.id!r}"))
             seen.add(s.id)
-        return self
+        return problems
 
     @property
     def enabled(self) -> list[Source]:
@@ -201,26 +202,37 @@ class Watchlist(_Strict):
     signals: list[Signal] = Field(default_factory=list)
     report: ReportSettings
 
-    @model_validator(mode="after")
-    def _references_resolve(self) -> "Watchlist":
+    def cross_problems(self, at: tuple) -> list[tuple[tuple, str]]:
         claim_ids = {c.id for c in self.claims}
         speaker_ids = {a.id for a in self.actors} | {r.id for r in self.roles}
-        for a, b in self.contradictions:
-            for c in (a, b):
+        problems = []
+        for j, pair in enumerate(self.contradictions):
+            for k, c in enumerate(pair):
                 if c not in claim_ids:
-                    raise ValueError(f"contradiction names unknown claim {c!r}")
-        for s in self.signals:
-            for c in s.rule.claims_any:
+                    problems.append(((*at, "contradictions", j, k), f"contradiction names unknown claim {c!r}"))
+        for j, sig in enumerate(self.signals):
+            for c in sig.rule.claims_any:
                 if c not in claim_ids:
-                    raise ValueError(f"signal {s.id!r} names unknown claim {c!r}")
-            for a in s.rule.actors_any:
+                    problems.append(((*at, "signals", j, "rule", "claims_any"),
+                                     f"signal {sig.id!r} names unknown claim {c!r}"))
+            for a in sig.rule.actors_any:
                 if a not in speaker_ids:
-                    raise ValueError(f"signal {s.id!r} names unknown actor {a!r}")
-        return self
+                    problems.append(((*at, "signals", j, "rule", "actors_any"),
+                                     f"signal {sig.id!r} names unknown actor {a!r}"))
+        return problems
 
 
 class WatchlistsFile(_Strict):
     watchlists: list[Watchlist]
+
+    def cross_problems(self) -> list[tuple[tuple, str]]:
+        problems, seen = [], set()
+        for i, wl in enumerate(self.watchlists):
+            if wl.id in seen:
+                problems.append((("watchlists", i, "id"), f"duplicate watch list id {wl.id!r}"))
+            seen.add(wl.id)
+            problems += wl.cross_problems(("watchlists", i))
+        return problems
 
 
 class Config(BaseModel):
@@ -246,12 +258,37 @@ class Config(BaseModel):
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# Variables with names like these hold credentials: they stay as ${NAME} in the configuration and are
+# put into a URL only by the fetch layer, at request time, so no stored URL or log line carries them.
+SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def expand_secrets(text: str) -> str:
+    """Fill in ${SECRET_NAME} placeholders from the environment (the fetch layer calls this)."""
+    def sub(m: re.Match) -> str:
+        name, default = m.group(1), m.group(2)
+        if not is_secret_name(name):
+            return m.group(0)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"environment variable {name} is not set (a credential the configuration refers to)")
+    return _ENV_REF.sub(sub, text) if "${" in text else text
 
 
 def _expand_env(value: Any, path: Path) -> Any:
     if isinstance(value, str):
         def sub(m: re.Match) -> str:
             name, default = m.group(1), m.group(2)
+            if is_secret_name(name):
+                if name not in os.environ and default is None:
+                    raise ConfigError(f"{path}: environment variable {name} is not set (referenced as {m.group(0)})")
+                return m.group(0)
             if name in os.environ:
                 return os.environ[name]
             if default is not None:
@@ -304,15 +341,18 @@ def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
         raise ConfigError(f"{path}: line 1: expected a mapping at the top level")
     data = _expand_env(data, path)
     try:
-        return model.model_validate(data)
+        obj = model.model_validate(data)
     except ValidationError as e:
-        msgs = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            field = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(tree, loc)
-            msgs.append(f"{path}: line {line}: {field}: {err['msg']}")
-        raise ConfigError("\n".join(msgs)) from None
+        raise ConfigError("\n".join(_located(path, tree, tuple(err["loc"]), err["msg"]) for err in e.errors())) from None
+    problems = obj.cross_problems() if hasattr(obj, "cross_problems") else []
+    if problems:
+        raise ConfigError("\n".join(_located(path, tree, loc, msg) for loc, msg in problems))
+    return obj
+
+
+def _located(path: Path, tree: yaml.Node | None, loc: tuple, msg: str) -> str:
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    return f"{path}: line {_line_of(tree, loc)}: {field}: {msg}"
 
 
 def load_config(directory: Path | str) -> Config:
@@ -326,9 +366,5 @@ def load_config(directory: Path | str) -> Config:
     for i, wl in enumerate(watchlists.watchlists):
         for j, sid in enumerate(wl.sources):
             if sid not in known:
-                line = _line_of(tree, ("watchlists", i, "sources", j))
-                raise ConfigError(f"{wl_path}: line {line}: watchlists.{i}.sources.{j}: unknown source id {sid!r}")
-    ids = [w.id for w in watchlists.watchlists]
-    if len(ids) != len(set(ids)):
-        raise ConfigError(f"{wl_path}: duplicate watch list id")
+                raise ConfigError(_located(wl_path, tree, ("watchlists", i, "sources", j), f"unknown source id {sid!r}"))
     return Config(sources_file=sources, watchlists=watchlists.watchlists, directory=directory)

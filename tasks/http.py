@@ -16,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from tasks.config import expand_secrets
+
 USER_AGENT = "signal-desk/0.1 (+news-signal pipeline; polite scraper of public previews)"
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -134,13 +136,21 @@ class Fetcher:
             url = str(httpx.URL(url, params=params))
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(url, "refused: only http and https URLs are fetched")
+        # `url` may carry ${SECRET} placeholders: requests use the filled-in URL, everything we
+        # return or raise (and so store and log) names the placeholder form.
+        real_url = expand_secrets(url)
         deadline = time.monotonic() + p.max_total_s
         attempt = 0
         while True:
             attempt += 1
             try:
-                resp = await self._get_following(url)
+                resp = await self._get_following(real_url)
+                if real_url != url:
+                    resp.url = url if resp.url == real_url else resp.url.replace(real_url, url)
             except FetchError as e:
+                if real_url != url:
+                    e.url = url
+                    e.args = (str(e.args[0]).replace(real_url, url),)
                 e.attempts = attempt
                 if not e.transient or attempt >= p.max_attempts:
                     raise
@@ -217,6 +227,6 @@ class Fetcher:
                 raise
             except (httpx.TimeoutException, httpx.ConnectError, httpx.RemoteProtocolError,
                     httpx.ReadError, httpx.WriteError) as e:
-                raise FetchError(url, f"{type(e).__name__}: {e or 'no detail'}", transient=True) from None
+                raise FetchError(url, f"{type(e).__name__}: {str(e) or 'no detail'}", transient=True) from None
             except httpx.DecodingError as e:
                 raise FetchError(url, f"undecodable response body: {e}") from None

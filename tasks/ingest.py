@@ -159,6 +159,9 @@ def _parse_feed(fetch: SourceFetch, src: Source) -> SourceParse:
         for it in items:
             it.lang = it.lang or src.language
         result.items = items
+        if not page.body.rstrip().endswith((b"</rss>", b"</feed>", b"</rdf:RDF>")):
+            # Feeds have no cursor, so the entries that did parse can land; the rest come next run.
+            result.status, result.error = "error", f"{page.url}: truncated feed (the document ends early)"
         result.rejects = [QuarantineRow("items", f"{fetch.kind}_entry", r.reason, src.id, r.locator, r.raw)
                           for r in rejects]
     return result

@@ -155,8 +155,9 @@ def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[st
 
 
 def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Market], odds: list[OddsPoint],
-                 observed_at: datetime | None = None) -> tuple[int, int]:
-    """Upsert market metadata and insert odds points not yet landed. Returns (markets, new odds)."""
+                 observed_at: datetime | None = None, point_kinds: list[str] | None = None) -> tuple[int, int]:
+    """Upsert market metadata and insert odds points not yet landed. Returns (markets, new odds).
+    point_kinds: 'history' or 'snapshot' per odds point (default all 'history')."""
     observed_at = observed_at or utcnow()
     new_odds = 0
     con.execute("begin")
@@ -180,14 +181,15 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
             """, [observed_at, observed_at])
             con.unregister("incoming_markets")
         if odds:
-            odf = pd.DataFrame.from_records([o.as_row() for o in odds]).drop_duplicates(
-                subset=["venue", "market_id", "outcome", "venue_ts"], keep="last")
+            odf = pd.DataFrame.from_records([o.as_row() for o in odds])
+            odf["point_kind"] = point_kinds or "history"
+            odf = odf.drop_duplicates(subset=["venue", "market_id", "outcome", "venue_ts"], keep="last")
             con.register("incoming_odds", odf)
             before = con.execute("select count(*) from odds_snapshots").fetchone()[0]
             con.execute("""
                 insert into odds_snapshots
                 select venue, market_id, outcome, price_prob, cast(venue_ts as timestamptz), volume, liquidity,
-                       ? as observed_at, ? as run_id
+                       ? as observed_at, ? as run_id, point_kind
                 from incoming_odds
                 on conflict do nothing
             """, [observed_at, run_id])

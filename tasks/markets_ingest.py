@@ -46,10 +46,16 @@ def _ref_key(ref: MarketRef) -> str:
     return f"{ref.venue}:{ref.key}"
 
 
-def latest_odds(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
-    """The newest venue timestamp landed per market: history is fetched from there on."""
-    return {(v, m): t for v, m, t in con.execute(
-        "select venue, market_id, max(venue_ts) from odds_snapshots group by all").fetchall()}
+HISTORY_READERS = frozenset({"clob_history", "kalshi_candles", "manifold_bets"})
+
+
+def latest_odds(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], datetime]:
+    """The newest price-history point landed per market outcome: its history is fetched from there on.
+    Current-price snapshots don't count, so a history endpoint that was down is caught up later."""
+    return {(v, m, o): t for v, m, o, t in con.execute("""
+        select venue, market_id, outcome, max(venue_ts) from odds_snapshots
+        where point_kind = 'history' group by all
+    """).fetchall()}
 
 
 async def _get(fetcher: Fetcher, out: MarketFetch, url: str, reader: str, **context) -> Payload | None:
@@ -65,8 +71,8 @@ async def _get(fetcher: Fetcher, out: MarketFetch, url: str, reader: str, **cont
     return p
 
 
-def _since(latest: dict, venue: str, market_id: str, now: datetime) -> int:
-    t = latest.get((venue, market_id))
+def _since(latest: dict, venue: str, market_id: str, outcome: str, now: datetime) -> int:
+    t = latest.get((venue, market_id, outcome))
     start = t if t and t < now else now - BACKFILL
     return int(start.timestamp())
 
@@ -85,7 +91,7 @@ async def _polymarket(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dic
         return out
     for m in peek.markets:
         for outcome, token in zip(m.outcomes, m.token_ids):
-            start = _since(latest, "polymarket", m.market_id, now)
+            start = _since(latest, "polymarket", m.market_id, outcome, now)
             hurl = pc.prices_history_url(cfg.endpoints.polymarket_clob, token, start, int(now.timestamp()),
                                          HISTORY_FIDELITY_MIN)
             await _get(fetcher, out, hurl, "clob_history", market_id=m.market_id, outcome=outcome, token_id=token)
@@ -104,7 +110,7 @@ async def _kalshi(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, n
         return out
     for m in peek.markets:
         series = (m.event_id or m.market_id).split("-")[0]
-        start = _since(latest, "kalshi", m.market_id, now)
+        start = _since(latest, "kalshi", m.market_id, m.outcomes[0] if m.outcomes else "Yes", now)
         curl = kc.candlesticks_url(cfg.endpoints.kalshi, series, m.market_id, start, int(now.timestamp()), 60)
         await _get(fetcher, out, curl, "kalshi_candles", market_id=m.market_id)
     return out
@@ -166,6 +172,7 @@ async def fetch_markets(cfg: Config, latest: dict, *, policy: FetchPolicy | None
 @dataclass(slots=True)
 class MarketParse:
     result: ParseResult = field(default_factory=ParseResult)
+    point_kinds: list[str] = field(default_factory=list)     # 'history' | 'snapshot', parallel to result.odds
     candidates: list[dict] = field(default_factory=list)
     quarantined: list[QuarantineRow] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
@@ -198,6 +205,7 @@ def parse_market_fetches(cfg: Config, fetches: list[MarketFetch], observed_at: d
                                                    matched_keywords=[p.context["query"]]))
                 continue
             out.result.extend(res)
+            out.point_kinds += ["history" if p.reader in HISTORY_READERS else "snapshot"] * len(res.odds)
     return out
 
 

@@ -101,7 +101,7 @@ watchlists:
 
 def test_watchlist_unknown_claim_in_contradiction(tmp_path):
     path = write(tmp_path, "watchlists.yaml", WATCHLIST)
-    with pytest.raises(ConfigError, match=r"line 2: watchlists.0: .*unknown claim 'talks-on-track'"):
+    with pytest.raises(ConfigError, match=r"line 8: watchlists.0.contradictions.0.1: contradiction names unknown claim 'talks-on-track'"):
         load_model(path, WatchlistsFile)
 
 

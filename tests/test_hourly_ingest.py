@@ -135,13 +135,13 @@ def test_429_with_retry_after_is_waited_out(env):
     assert status(s, "beta")["status"] == "ok" and status(s, "beta")["items_new"] == 10
 
 
-def test_truncated_page_lands_complete_posts_and_the_rest_next_run(env):
+def test_truncated_page_is_a_fetch_error_and_the_next_run_lands_it(env):
     mirror, cfg, db, _ = env
     mirror.add_fault("/telegram/s/beta_news", "truncate", count=1)
     s = run(cfg, db)
-    first = status(s, "beta")["items_new"]
-    assert 0 < first < 10
-    s = run(cfg, db)
+    assert status(s, "beta")["status"] == "error" and "truncated" in status(s, "beta")["error"]
+    assert status(s, "beta")["items_new"] == 0
+    run(cfg, db)
     assert q(db, "select count(*) from items where source_id='beta'") == [(10,)]
 
 

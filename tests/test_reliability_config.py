@@ -67,9 +67,6 @@ watchlists:
       odds_move_threshold: 0.05
 """
 
-CROSS_CHECK = pytest.mark.xfail(strict=True, reason=(
-    "checks across entries (duplicate ids, names a signal refers to) run on the whole file or watch list, "
-    "so the message names line 1 or the watch list's line and '(top level)' or 'watchlists.0', not the field"))
 
 # (file, text to replace, replacement, line, field); a replacement of None deletes the line
 CASES = [
@@ -85,7 +82,7 @@ CASES = [
     ("sources.yaml", "enabled: true", "enabled: sometimes", 12, "sources.0.enabled"),
     ("sources.yaml", "enabled: true", "enabeld: true", 12, "sources.0.enabeld"),
     ("sources.yaml", "    url: https://example.org/world.xml\n", None, 13, "sources.1"),
-    pytest.param("sources.yaml", "- id: reuters-world", "- id: alalamarabic", 13, "sources.1.id", marks=CROSS_CHECK),
+    ("sources.yaml", "- id: reuters-world", "- id: alalamarabic", 13, "sources.1.id"),
     ("watchlists.yaml", "- id: talks\n", "- id: Talks Now\n", 2, "watchlists.0.id"),
     ("watchlists.yaml", "    title: Talks\n", None, 2, "watchlists.0.title"),
     ("watchlists.yaml", "window_hours: 72", "window_hours: 0", 4, "watchlists.0.window_hours"),
@@ -101,8 +98,8 @@ CASES = [
     ("watchlists.yaml", "slug: us-iran-talks, above: 0.5", "slug: us-iran-talks, above: 1.5", 29,
      "watchlists.0.signals.0.rule.market.above"),
     ("watchlists.yaml", "      - id: suspended\n", "      - id: Suspended!\n", 24, "watchlists.0.signals.0.id"),
-    pytest.param("watchlists.yaml", "claims_any: [talks-suspended]", "claims_any: [talks-nope]", 27,
-                 "watchlists.0.signals.0.rule.claims_any", marks=CROSS_CHECK),
+    ("watchlists.yaml", "claims_any: [talks-suspended]", "claims_any: [talks-nope]", 27,
+     "watchlists.0.signals.0.rule.claims_any"),
     ("watchlists.yaml", "recipients: [desk@example.org]", "recipients: [desk-at-example.org]", 31,
      "watchlists.0.report.recipients.0"),
     ("watchlists.yaml", "recipients: [desk@example.org]", "recipients: []", 31, "watchlists.0.report.recipients"),
@@ -142,11 +139,8 @@ def test_the_good_files_load(tmp_path):
     assert cfg.watchlists[0].signals[0].rule.market.above == 0.5
 
 
-DUPLICATE_WATCHLIST = pytest.mark.xfail(strict=True, reason=(
-    "tasks/config.py load_config says 'duplicate watch list id' with neither the line nor the field"))
 
 
-@DUPLICATE_WATCHLIST
 def test_a_duplicate_watch_list_id_names_its_line(tmp_path):
     (tmp_path / "sources.yaml").write_text(SOURCES, encoding="utf-8")
     second = WATCHLISTS.split("\n", 1)[1]

@@ -235,12 +235,9 @@ def test_a_post_that_says_markup_is_stored_as_that_text(landed, source_id):
     assert all(re.match(r"https?://", link) for link in item["outlinks"] or []), item["outlinks"]
 
 
-JAVASCRIPT_LINK_KEPT = pytest.mark.xfail(strict=True, reason=(
-    "tasks/sources/telegram/parse.py keeps every <a href> of a message as an outlink, javascript: included"))
 
 
-@pytest.mark.parametrize("source_id", [pytest.param("tg_markup", marks=JAVASCRIPT_LINK_KEPT), "x_markup",
-                                       "rss_markup"])
+@pytest.mark.parametrize("source_id", ["tg_markup", "x_markup", "rss_markup"])
 def test_markup_in_a_page_lands_as_text_without_tags_pixels_or_javascript_links(landed, source_id):
     db, _, _ = landed
     item = item_for(db, source_id, POSTS[source_id][2][0])
@@ -255,12 +252,9 @@ def test_markup_in_a_page_lands_as_text_without_tags_pixels_or_javascript_links(
     assert unsafe_links == []
 
 
-SCRIPT_KEPT = pytest.mark.xfail(strict=True, reason=(
-    "tasks/sources/telegram/parse.py flattens a message's HTML without skipping <script>/<style>, so a "
-    "script element's code becomes post text (the RSS and X parsers drop it)"))
 
 
-@pytest.mark.parametrize("source_id", [pytest.param("tg_markup", marks=SCRIPT_KEPT), "x_markup", "rss_markup"])
+@pytest.mark.parametrize("source_id", ["tg_markup", "x_markup", "rss_markup"])
 def test_a_script_element_in_a_page_is_not_post_text(landed, source_id):
     db, _, _ = landed
     text = body_text(source_id, item_for(db, source_id, POSTS[source_id][2][0]))
@@ -287,14 +281,9 @@ def test_mixed_direction_text_lands_intact(landed, source_id):
     assert text == MIXED
 
 
-FEED_REDECODED = pytest.mark.xfail(strict=True, reason=(
-    "one invalid UTF-8 sequence makes feedparser re-read the whole feed as windows-1252, so every "
-    "non-ASCII post in it lands as mojibake (tasks/sources/rss/parse.py, tasks/sources/xmirror/parse.py "
-    "hand the raw bytes to feedparser)"))
 
 
-@pytest.mark.parametrize("source_id", ["tg_bytes", pytest.param("x_bytes", marks=FEED_REDECODED),
-                                       pytest.param("rss_bytes", marks=FEED_REDECODED)])
+@pytest.mark.parametrize("source_id", ["tg_bytes", "x_bytes", "rss_bytes"])
 def test_bytes_that_are_not_utf8_are_replaced_and_the_rest_of_the_page_is_intact(landed, source_id):
     db, _, _ = landed
     broken_post, neighbour = POSTS[source_id][2]

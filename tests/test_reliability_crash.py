@@ -175,9 +175,6 @@ def test_killed_mid_fetch_the_next_run_lands_everything_once(env, prefect_api):
     assert_raw_fetches_whole(db)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "flows/hourly.py land_items_task commits the deletion of the gaps this run closed before it lands the "
-    "items that closed them; killed in between, the gap is gone and its posts are never fetched again"))
 def test_killed_after_closing_a_gap_the_gap_is_still_filled(env, prefect_api):
     mirror, cfg, db, sc = env
     hourly(config_dir=cfg, db_path=db, as_of=AS_OF, politeness="test")

@@ -132,13 +132,12 @@ def skipped_below_telegram_cursor(db: str, expected: set[str], source_id: str = 
 
 
 def skipped_below_market_cursor(db: str, expected: set[tuple[str, datetime]]) -> list:
-    """Price points at or before the newest landed venue time that are not landed: the next run asks
-    the venue for history from that time on only."""
+    """Price points at or before an outcome's history cursor (its newest landed history point) that are
+    not landed: the next run asks the venue for that outcome's history from the cursor on only."""
     landed = set(landed_odds(db))
-    if not landed:
-        return []
-    cursor = max(t for _, t in landed)
-    return sorted(p for p in expected - landed if p[1] <= cursor)
+    cursors = dict(query(db, "select outcome, max(venue_ts) from odds_snapshots where point_kind = 'history' "
+                             "group by outcome"))
+    return sorted(p for p in expected - landed if p[0] in cursors and p[1] <= cursors[p[0]])
 
 
 def source_report(db: str, run_id: str, source_id: str) -> tuple[str, str | None]:
@@ -176,10 +175,7 @@ CASES = [
     FaultCase("timeout", "slow", ALL, r"ReadTimeout", "test", {"delay_s": 6}),
     FaultCase("slow drip", "drip", ALL, r"response not complete within 10 s", "test", {"delay_s": 12}),
     FaultCase("truncated body", "truncate", ("markets",), r"not valid JSON|JSON"),
-    pytest.param(FaultCase("truncated feed", "truncate", ("x", "rss"), r"not well-formed|truncated", partial=True),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "a feed cut short parses to its first entries with status ok and no error: feedparser's "
-                     "bozo flag is ignored by tasks/sources/rss/parse.py and tasks/sources/xmirror/parse.py"))),
+    FaultCase("truncated feed", "truncate", ("x", "rss"), r"not well-formed|truncated", partial=True),
     FaultCase("multi-megabyte body", "huge", ALL, r"response exceeds the 8388608 byte cap"),
     FaultCase("gzip bomb", "gzip-bomb", ALL, r"response exceeds the 8388608 byte cap"),
     FaultCase("redirect to another host", "redirect-offhost", ALL,
@@ -276,9 +272,6 @@ def test_fault_is_reported_and_the_next_run_fills_the_gap(desk, case):
     assert sorted(landed_odds(db)) == sorted(odds_due)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a t.me/s page cut short lands the posts before the cut with status ok; the incremental cursor "
-    "(newest landed id) then passes the missing ones on the older pages, which are never fetched again"))
 def test_truncated_telegram_pages_are_reported_and_lose_no_posts(desk):
     """A page cut short (complete HTTP response, HTML missing its newer half) on every page of a channel."""
     mirror, cfg, db = desk
@@ -298,9 +291,6 @@ def test_truncated_telegram_pages_are_reported_and_lose_no_posts(desk):
     assert skipped == [] and lost == 0 and dups == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Gamma's current price lands at its updatedAt, which moves the history cursor (max venue_ts per market "
-    "in tasks/markets_ingest.py latest_odds) past the history the CLOB did not deliver"))
 def test_price_history_down_while_the_market_answers_keeps_the_cursor(desk):
     """Gamma answers (with the current price) but the CLOB price history fails: the history not landed
     must still be fetched by the next run."""
@@ -319,9 +309,6 @@ def test_price_history_down_while_the_market_answers_keeps_the_cursor(desk):
     assert skipped == [] and lost == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the history cursor is per market, not per outcome: the outcome whose history landed moves it past "
-    "the other outcome's missing points"))
 def test_one_outcomes_history_failing_keeps_that_outcomes_cursor(desk):
     """The 'No' token's history fails, the 'Yes' token's lands: 'No' must not be skipped next run."""
     mirror, cfg, db = desk

@@ -210,9 +210,6 @@ def test_a_credential_appears_nowhere(written, name):
     assert hits == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a key put into a source URL with ${VAR} is expanded into the URL itself, which is stored "
-    "(raw_fetches.url, items.url of link-less entries) and logged; sources have no separate credential field"))
 def test_an_api_key_given_to_a_source_url_through_the_environment_appears_nowhere(written):
     hits = places_with(written, CANARY["url-key"])
     record_outcome("secrets", "API key in a source URL via ${DESK_FEED_KEY}", lost=None, duplicates=None,

@@ -18,4 +18,5 @@ class SourceFetch:
 
     @property
     def ok_pages(self) -> list[FetchRecord]:
-        return [p for p in self.pages if p.body is not None and p.status_code is not None and p.status_code < 400]
+        return [p for p in self.pages
+                if p.body is not None and p.error is None and p.status_code is not None and p.status_code < 400]

@@ -48,9 +48,26 @@ _EXTRA_NEWLINES = re.compile(r"\n{3,}")
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
+
+
+def repair_utf8(content: bytes) -> bytes:
+    """A UTF-8 feed with one invalid byte sequence would make feedparser re-read the whole document
+    as windows-1252 (every non-ASCII post turned to mojibake); replace just the bad sequence instead."""
+    m = _DECLARED_ENCODING.match(content[:200])
+    declared = (m.group(1).decode().lower().replace("_", "-") if m else "utf-8")
+    if declared not in ("utf-8", "utf8"):
+        return content
+    try:
+        content.decode("utf-8")
+        return content
+    except UnicodeDecodeError:
+        return content.decode("utf-8", errors="replace").encode("utf-8")
+
+
 def parse_feed(content: bytes, *, source_id: str, feed_url: str) -> tuple[list[Item], list[Reject]]:
     """Parse one fetched feed document. Raises NotAFeed when it is not RSS/Atom at all."""
-    parsed = feedparser.parse(bytes(content))  # bytes, so feedparser never treats it as a URL or path
+    parsed = feedparser.parse(repair_utf8(bytes(content)))  # bytes, so feedparser never treats it as a URL or path
     if not parsed.get("version"):
         raise NotAFeed(f"not an RSS/Atom feed: {describe_non_feed(content, parsed)}",
                        source=source_id, locator=feed_url)

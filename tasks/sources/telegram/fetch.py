@@ -35,6 +35,12 @@ async def fetch_channel(fetcher: Fetcher, base: str, source_id: str, handle: str
                 out.pages.append(FetchRecord(source_id, url, _now(), e.status, e.body or None, e.reason))
                 out.error = str(e)
                 break
+            if not _complete(resp.body):
+                # A cut-off page hides its newest posts; landing the rest would move the cursor past them.
+                out.pages.append(FetchRecord(source_id, resp.url, resp.fetched_at, resp.status, resp.body,
+                                             "truncated page (no closing </html>)"))
+                out.error = f"{resp.url}: truncated page (no closing </html>)"
+                break
             out.pages.append(FetchRecord(source_id, resp.url, resp.fetched_at, resp.status, resp.body))
             page = scan(resp.body)
             if not page.is_preview_page or not page.post_ids:
@@ -57,6 +63,10 @@ async def fetch_channel(fetcher: Fetcher, base: str, source_id: str, handle: str
             # Later ranges stay as they were (still recorded as gaps); don't hammer a failing channel.
             break
     return out
+
+
+def _complete(body: bytes) -> bool:
+    return body.rstrip()[-7:].lower() == b"</html>"
 
 
 def _now():

@@ -167,6 +167,8 @@ def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPos
             if not href or href.startswith("?q="):      # hashtag/cashtag searches within the channel
                 continue
             href = urljoin(base, href)
+            if not href.lower().startswith(("http://", "https://")):
+                continue        # javascript:, data:, mailto: ... are not outlinks
             if href not in outlinks:
                 outlinks.append(href)
 
@@ -302,6 +304,8 @@ def _collect_text(el: etree._Element, parts: list[str]) -> None:
                 parts.append("\n")
             elif tag == "img":
                 parts.append(child.get("alt") or "")
+            elif tag in ("script", "style", "template"):
+                pass            # never readable text; hostile markup that slipped into a post stays out
             elif tag in _BLOCK_TAGS:
                 _line_break(parts)
                 _collect_text(child, parts)

@@ -30,6 +30,7 @@ from lxml import etree
 
 from tasks.items import Item
 from tasks.sources.rss.parse import (
+    repair_utf8,
     Reject,
     describe_non_feed,
     entry_fields_json,
@@ -72,7 +73,7 @@ def parse_nitter_rss(content: bytes, *, source_id: str, account: str,
     answered with anything but that account's feed."""
     feed_url = instance_rss_url(instance_url, account)
     handle = account.strip().removeprefix("@")
-    parsed = feedparser.parse(bytes(content))
+    parsed = feedparser.parse(repair_utf8(bytes(content)))
     _check_is_account_feed(content, parsed, handle=handle, source_id=source_id, feed_url=feed_url)
 
     instance = _Instance(instance_url)
