@@ -190,8 +190,6 @@ def test_killed_after_closing_a_gap_the_gap_is_still_filled(env, prefect_api):
     assert lost == 0 and dups == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no failpoint('mid-signals') in the signals stage yet, so the run is not killed there"))
 def test_killed_mid_signals_the_next_run_annotates_and_groups_each_item_once(env, prefect_api):
     mirror, cfg, db, sc = env
     code, out = finish(start_cli(prefect_api, cfg, db, failpoint="mid-signals"))

@@ -1,0 +1,24 @@
+-- Staging: outcome prices, leaving out rows validation quarantined.
+-- grain: one outcome's price at one venue time. key: (venue, market_id, outcome, venue_ts)
+with odds as (
+    select * from odds_snapshots
+),
+
+quarantine_keys as (
+    -- record keys read "{venue}/{market_id}/{outcome}/{venue_ts as ISO-8601 UTC}"
+    select distinct
+        split_part(record_key, '/', 1) as venue,
+        split_part(record_key, '/', 2) as market_id,
+        regexp_extract(record_key, '^[^/]*/[^/]*/(.*)/[^/]*$', 1) as outcome,
+        try_cast(regexp_extract(record_key, '/([^/]*)$', 1) as timestamptz) as venue_ts
+    from quarantine
+    where stage = 'validate' and table_name = 'odds_snapshots' and record_key is not null
+),
+
+final as (
+    select venue, market_id, outcome, price_prob, venue_ts, volume, liquidity, observed_at
+    from odds
+    anti join quarantine_keys using (venue, market_id, outcome, venue_ts)
+)
+
+select * from final

@@ -1,0 +1,279 @@
+"""Annotate one item against the watch lists: who spoke, the speech act, the quoted words, the claims,
+the entities that link it across languages, whom it cites, and which watch lists it is relevant to.
+
+Pure: text and lexicon in, an `Annotation` out. English, Arabic and Persian are covered by the word
+lists in `lexicon`; the watch lists bring names, claims and keywords in any language.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tasks.signals.lexicon import (
+    ACCORDING_TO_REGEX,
+    ACT_CUE_REGEXES,
+    SPEECH_VERB_REGEXES,
+    Lexicon,
+    SignalItemRule,
+)
+from tasks.signals.links import post_account, url_key
+from tasks.signals.textnorm import normalize, script_language, soft_text, words
+
+_QUOTES = [
+    re.compile(r"«\s*([^«»]{2,600}?)\s*»"),
+    re.compile(r"“\s*([^“”]{2,600}?)\s*”"),
+    re.compile(r"„\s*([^„“”]{2,600}?)\s*[“”]"),
+    re.compile(r"‘\s*([^‘’\n]{2,300}?)\s*’(?!\w)"),
+    re.compile(r"\"\s*([^\"\n]{2,600}?)\s*\""),
+]
+# "Speaker: words". A colon in a URL or a clock time is not one.
+_HEADER_COLON = re.compile(r"[:：](?!//)(?!\d)")
+_HEADER_MAX = 120
+_SUBJECT_BEFORE = 80            # chars between a speaker and the verb that follows it
+_SUBJECT_AFTER = 40             # verb-first order: "قال عراقجي", "said Araqchi"
+_ATTACH_MAX = 30                # chars between "according to" and the name it introduces
+_SPAN_TEXT_MAX = 4000           # annotation reads the head of long articles only
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    source_id: str
+    item_id: str
+    url: str
+    text: str
+    lang: str | None = None
+    outlinks: tuple[str, ...] = ()
+    forwarded_from_url: str | None = None
+    link_preview_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalHit:
+    watchlist_id: str
+    signal_id: str
+    why: str
+
+
+@dataclass(slots=True)
+class Annotation:
+    source_id: str
+    item_id: str
+    lang: str
+    speaker_id: str | None = None
+    speaker_name: str | None = None
+    speaker_kind: str | None = None         # actor | role
+    speech_act: str | None = None           # said accused denied warned confirmed announced claimed insisted
+    quotes: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)      # every actor or role named, in text order
+    places: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)    # watch-list keywords found, as configured
+    cited_outlets: list[str] = field(default_factory=list)
+    cited_source_ids: list[str] = field(default_factory=list)
+    medium: str | None = None               # where the speaker spoke ("state TV")
+    attributed_to: str | None = None        # "Reuters, citing an Iranian official speaking to state TV"
+    attribution_chain: list[str] = field(default_factory=list)
+    url_key: str | None = None
+    link_keys: list[str] = field(default_factory=list)
+    forwarded_key: str | None = None
+    watchlist_ids: list[str] = field(default_factory=list)
+    signal_hits: list[SignalHit] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+
+
+def extract_quotes(text: str) -> list[str]:
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for rx in _QUOTES:
+        for m in rx.finditer(text):
+            if any(s <= m.start() < e for s, e in taken):
+                continue
+            words = " ".join(m.group(1).split())
+            if len(words) >= 2:
+                found.append((m.start(), words))
+                taken.append((m.start(), m.end()))
+    out: list[str] = []
+    for _, q in sorted(found):
+        if q not in out:
+            out.append(q)
+    return out
+
+
+def match_claims(text: str, lang: str, declared: str | None, lex: Lexicon) -> list[str]:
+    soft = soft_text(text)
+    langs = {lang, declared or lang}
+    out = []
+    for claim_id, patterns in lex.claims.items():
+        if any(pl in langs and pat.search(soft) for pl, pat in patterns):
+            out.append(claim_id)
+    return out
+
+
+def _verbs(norm: str) -> list[tuple[int, int, str]]:
+    found = [(m.start(), m.end(), act) for act, rx in SPEECH_VERB_REGEXES for m in rx.finditer(norm)]
+    return sorted(found)
+
+
+def _nearest_speaker(mentions: list[tuple[int, int, str, str]], start: int, end: int) -> tuple[str, int] | None:
+    """The speaker mention closest to a verb: before it within _SUBJECT_BEFORE, or after it within
+    _SUBJECT_AFTER. Ties go to the mention before (subject-verb order)."""
+    best: tuple[int, int, str] | None = None
+    for s, e, target, _ in mentions:
+        if e <= start and start - e <= _SUBJECT_BEFORE:
+            cand = (start - e, 0, target)
+        elif s >= end and s - end <= _SUBJECT_AFTER:
+            cand = (s - end, 1, target)
+        else:
+            continue
+        if best is None or cand < best:
+            best = cand
+    return (best[2], best[0]) if best else None
+
+
+def _header_speaker(norm: str, mentions: list[tuple[int, int, str, str]]) -> tuple[str, int] | None:
+    m = _HEADER_COLON.search(norm[:_HEADER_MAX])
+    if not m:
+        return None
+    head_start = norm.rfind("|", 0, m.start()) + 1
+    head_start = max(head_start, norm.rfind("\n", 0, m.start()) + 1)
+    for s, e, target, _ in mentions:
+        if s >= head_start and e <= m.start():
+            return target, m.end()
+    return None
+
+
+def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]]) -> tuple[str | None, str | None]:
+    """(speaker id, speech act) for a normalised text and its speaker mentions."""
+    verbs = _verbs(norm)
+    header = _header_speaker(norm, mentions)
+    if header:
+        speaker, body_start = header
+        acts = [act for s, e, act in verbs if s >= body_start
+                and (_nearest_speaker(mentions, s, e) or (speaker, 0))[0] == speaker]
+        strong = [a for a in acts if a != "said"]
+        if strong:
+            return speaker, strong[0]
+        cues = sorted((m.start(), act) for act, rx in ACT_CUE_REGEXES for m in rx.finditer(norm, body_start))
+        if cues:
+            return speaker, cues[0][1]
+        return speaker, "said"
+    for m in ACCORDING_TO_REGEX.finditer(norm):
+        for s, e, target, _ in mentions:
+            if 0 <= s - m.end() <= _ATTACH_MAX:
+                return target, "said"
+    speaker = None
+    for s, e, act in verbs:
+        near = _nearest_speaker(mentions, s, e)
+        if near:
+            speaker = near[0]
+            break
+    if speaker is None:
+        return None, None
+    acts = [act for s, e, act in verbs if (_nearest_speaker(mentions, s, e) or (None,))[0] == speaker]
+    strong = [a for a in acts if a != "said"]
+    return speaker, (strong[0] if strong else "said")
+
+
+def _unique(values) -> list:
+    out = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _signal_hit(rule: SignalItemRule, claims: list[str], speakers: set[str],
+                toks: list[tuple[str, int, int]]) -> str | None:
+    """All of a rule's non-empty parts must hold (any one claim, any one actor, any one keyword)."""
+    if not rule.has_item_part:
+        return None
+    why = []
+    if rule.claims_any:
+        hit = [c for c in claims if c in rule.claims_any]
+        if not hit:
+            return None
+        why.append("claim " + ", ".join(hit))
+    if rule.actors_any:
+        hit = sorted(speakers & rule.actors_any)
+        if not hit:
+            return None
+        why.append("actor " + ", ".join(hit))
+    if rule.keywords:
+        hit = _unique(sp for _, _, sp, _ in rule.keywords.find(toks))
+        if not hit:
+            return None
+        why.append("keyword " + ", ".join(f"'{k}'" for k in hit))
+    return "; ".join(why)
+
+
+def attribution(speaker_name: str | None, medium: str | None, cited: list[str]) -> tuple[str | None, list[str]]:
+    chain = cited[:1] + ([speaker_name] if speaker_name else []) + ([medium] if medium else [])
+    said = None
+    if speaker_name:
+        said = speaker_name + (f" speaking to {medium}" if medium else "")
+    elif medium:
+        said = medium
+    if cited:
+        return (f"{cited[0]}, citing {said}" if said else cited[0]), chain
+    return (said if medium else None), chain
+
+
+def annotate(item: ItemText, lex: Lexicon) -> Annotation:
+    text = item.text[:_SPAN_TEXT_MAX]
+    lang = script_language(text, item.lang)
+    ann = Annotation(item.source_id, item.item_id, lang)
+    norm = normalize(text)
+    toks = words(norm)
+    mentions = lex.speaker_terms.find(toks)
+    ann.actors = _unique(t for _, _, t, _ in mentions)
+    ann.places = _unique(t for _, _, t, _ in lex.place_terms.find(toks))
+    ann.quotes = extract_quotes(text)
+    ann.claims = match_claims(text, lang, item.lang, lex)
+
+    speaker_id, act = find_speaker(norm, mentions)
+    if speaker_id:
+        sp = lex.speakers[speaker_id]
+        ann.speaker_id, ann.speaker_name, ann.speaker_kind, ann.speech_act = sp.id, sp.name, sp.kind, act
+
+    own_outlet = lex.source_outlet.get(item.source_id)
+    ann.cited_outlets = _unique(o for _, _, o, _ in lex.outlet_terms.find(toks) if o != own_outlet)
+    media = [m for _, _, m, _ in lex.media_terms.find(toks)]
+    ann.medium = media[0] if media else None
+
+    ann.url_key = url_key(item.url)
+    ann.link_keys = _unique(k for k in (url_key(u) for u in (*item.outlinks, item.link_preview_url))
+                            if k and k != ann.url_key)
+    ann.forwarded_key = url_key(item.forwarded_from_url)
+    linked = (lex.handle_outlet.get(h) for h in (post_account(u) for u in item.outlinks) if h)
+    ann.cited_outlets = _unique([*ann.cited_outlets, *(o for o in linked if o and o != own_outlet)])
+    ann.cited_source_ids = _unique(s for o in ann.cited_outlets for s in lex.outlet_sources.get(o, []))
+    ann.attributed_to, ann.attribution_chain = attribution(ann.speaker_name, ann.medium, ann.cited_outlets)
+
+    speakers = set(ann.actors) | ({ann.speaker_id} if ann.speaker_id else set())
+    keywords_by_wl = {}
+    for wl in lex.watchlists:
+        kws = _unique(sp for _, _, sp, _ in wl.keywords.find(toks))
+        keywords_by_wl[wl.id] = kws
+        ann.keywords = _unique([*ann.keywords, *kws])
+        if wl.source_ids and item.source_id not in wl.source_ids:
+            continue
+        if speakers & wl.speaker_ids or set(ann.claims) & wl.claim_ids or kws:
+            ann.watchlist_ids.append(wl.id)
+        for rule in wl.signals:
+            why = _signal_hit(rule, ann.claims, speakers, toks)
+            if why:
+                ann.signal_hits.append(SignalHit(wl.id, rule.signal_id, why))
+
+    ann.entities = grouping_entities(ann, [wl for wl, kws in keywords_by_wl.items() if kws])
+    return ann
+
+
+
+def grouping_entities(ann: Annotation, topics: list[str]) -> list[str]:
+    """What the story grouper links a post by, across languages: the watch-list topics it touches and
+    the claims it makes; the actors and places it names only when it makes no claim. Claims say what a
+    post is about better than the names in it, and every extra id dilutes the similarity the grouper
+    computes over ids, so URLs (unique to a post) are left out: a post that links or forwards another
+    takes that post's ids instead (see tasks.signals.run)."""
+    mentions = [] if ann.claims else [*(f"actor:{a}" for a in ann.actors), *(f"place:{p}" for p in ann.places)]
+    return _unique([*(f"topic:{wl}" for wl in topics), *(f"claim:{c}" for c in ann.claims), *mentions])
