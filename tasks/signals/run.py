@@ -19,9 +19,9 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pandas as pd
 
-from tasks.failpoints import failpoint
 from tasks.config import Config
 from tasks.db import utcnow
+from tasks.failpoints import failpoint
 from tasks.signals.annotate import Annotation, ItemText, annotate
 from tasks.signals.config_sync import sync_config
 from tasks.signals.lexicon import Lexicon, build_lexicon
