@@ -42,7 +42,10 @@ def run_demo(db_path: Path, *, quiet: bool = False) -> dict:
                 new = sum(r["items_new"] for r in s["sources"])
                 upd = sum(r["items_updated"] for r in s["sources"])
                 errs = [r["source_id"] for r in s["sources"] if r["status"] == "error"]
-                print(f"  {as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:3d} edited  "
+                v, sig = s.get("validation", {}), s.get("signals", {})
+                print(f"  {as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:2d} edited  "
+                      f"validated {sum(v.get('rows', {}).values()):4d} rows, {v.get('quarantined', 0)} quarantined  "
+                      f"stories of interest {sig.get('stories_of_interest', 0):2d}  "
                       f"{time.perf_counter() - t0:5.1f} s" + (f"  errors: {', '.join(errs)}" if errs else ""),
                       flush=True)
     return {"runs": summaries, "as_of": max(scenario.run_times)}
