@@ -17,12 +17,16 @@ from tasks import db
 
 DEMO_CONFIG = "config/demo"
 EXAMPLE_QUERY = """\
-select published_at, source_id, left(replace(text, chr(10), ' '), 70) as text, url
-from items
-where published_at between '2026-06-28 20:00:00+00' and '2026-06-29 01:00:00+00'
-  and source_id in ('reuters', 'sprinterpress', 'alalamarabic', 'reuters-world')
-order by published_at
-limit 12"""
+-- What did Araqchi say about the memorandum, when, through whom, and who reported it first?
+select strftime(published_minute, '%d %b %H:%M') as utc, outlet_name, register, speech_act, quotes,
+       case when is_first_report then 'first report'
+            when relay_of_source_id is not null
+                 then 'relay of ' || relay_of_source_id || ', ' || relay_lag_minutes || ' min later'
+            else '' end as provenance,
+       url
+from mart_story_timeline
+where watchlist_id = 'us-iran-talks' and speaker_id = 'araqchi'
+order by published_at"""
 
 
 def run_demo(db_path: Path, *, quiet: bool = False) -> dict:
@@ -43,9 +47,11 @@ def run_demo(db_path: Path, *, quiet: bool = False) -> dict:
                 upd = sum(r["items_updated"] for r in s["sources"])
                 errs = [r["source_id"] for r in s["sources"] if r["status"] == "error"]
                 v, sig = s.get("validation", {}), s.get("signals", {})
+                interest = sig.get("stories_of_interest", 0)
+                interest = sum(interest.values()) if isinstance(interest, dict) else interest
                 print(f"  {as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:2d} edited  "
                       f"validated {sum(v.get('rows', {}).values()):4d} rows, {v.get('quarantined', 0)} quarantined  "
-                      f"stories of interest {sig.get('stories_of_interest', 0):2d}  "
+                      f"stories of interest {interest:2d}  "
                       f"{time.perf_counter() - t0:5.1f} s" + (f"  errors: {', '.join(errs)}" if errs else ""),
                       flush=True)
     return {"runs": summaries, "as_of": max(scenario.run_times)}
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{total} items landed. Analysts open the read-only snapshot:\n  duckdb -readonly {snap}\n")
         print("Example query:\n" + EXAMPLE_QUERY + "\n")
         for row in con.execute(EXAMPLE_QUERY).fetchall():
-            print(f"  {row[0]:%Y-%m-%d %H:%M}  {row[1]:<14} {row[2]:<72} {row[3]}")
+            print("  " + "  ".join(str(v) for v in row))
     finally:
         con.close()
 
