@@ -119,7 +119,8 @@ def _rss_item(post: Post, *, handle: str, base: str, as_of: datetime | None) -> 
     paragraphs = [p.strip() for p in _PARAGRAPH_SPLIT.split(text) if p.strip()]
     is_long = len(text) > LONG_TEXT_CHARS or "\n" in text
     summary = _shorten(" ".join(paragraphs[0].split()), SUMMARY_CHARS) if is_long and paragraphs else text
-    link = f"{base}/news/{handle}/{post.post_id}"
+    # A feed item links to the outlet's article, not to the mirror: stable across mirror ports.
+    link = post.links[0] if post.links else f"https://{handle}.example.org/news/{post.post_id}"
     lines = [
         "        <item>",
         f"            <title>{_cdata(title)}</title>",
