@@ -494,7 +494,8 @@ class StoryGrouper:
 
     def _retire_quiet_stories(self) -> None:
         assert self._watermark is not None
-        horizon = self._watermark - self.params.window_hours * MICROS_PER_HOUR
+        # Twice the window: a post that arrives late (a channel paged back) still finds its story.
+        horizon = self._watermark - 2 * self.params.window_hours * MICROS_PER_HOUR
         for number in [n for n, s in self._stories.items() if s.last < horizon]:
             story = self._stories.pop(number)
             if story.sketch is not None:
