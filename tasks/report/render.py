@@ -85,6 +85,21 @@ def direction(text: str, lang: str | None = None) -> str:
     return "ltr"
 
 
+_PERSIAN_LETTERS = frozenset("پچژگکی")
+
+
+def rtl_lang(text: str, lang: str | None) -> str | None:
+    """The language to mark on right-to-left text: the item's own when it is a right-to-left one,
+    else a guess from the script (an English outlet quoting Arabic, a source of unknown language)."""
+    if lang and lang.split("-")[0].lower() in RTL_LANGS:
+        return lang
+    if any("\u0590" <= ch <= "\u05ff" for ch in text):
+        return "he"
+    if any(ch in _PERSIAN_LETTERS for ch in text):
+        return "fa"
+    return "ar"
+
+
 def url_display(url: str) -> str:
     """host + path, shortened: what the reader sees before following a link."""
     parts = urlsplit(url)
@@ -127,6 +142,8 @@ def register_badge(register: str | None) -> str:
 
 def text_html(text: str, lang: str | None, *, limit: int = MAX_TEXT, style: str = "") -> str:
     dir_ = direction(text, lang)
+    if dir_ == "rtl":
+        lang = rtl_lang(text, lang)
     align = "text-align:right;" if dir_ == "rtl" else ""
     lang_attr = f' lang="{esc(lang)}"' if lang else ""
     body = esc(shorten(text, limit)).replace("\n", "<br>")
@@ -135,6 +152,8 @@ def text_html(text: str, lang: str | None, *, limit: int = MAX_TEXT, style: str 
 
 def quote_html(quote: str, lang: str | None) -> str:
     dir_ = direction(quote, lang)
+    if dir_ == "rtl":
+        lang = rtl_lang(quote, lang)
     lang_attr = f' lang="{esc(lang)}"' if lang else ""
     return (f'<div style="margin:3px 0;font-size:14px">{lang_badge(lang)} '
             f'<q dir="{dir_}"{lang_attr} style="font-style:italic">{esc(quote)}</q></div>')
@@ -232,6 +251,8 @@ def _changes_html(r: Report) -> str:
 def _inline_text(text: str, lang: str | None, limit: int) -> str:
     """A short excerpt inside a sentence: isolated, so right-to-left text does not reorder its neighbours."""
     dir_ = direction(text, lang)
+    if dir_ == "rtl":
+        lang = rtl_lang(text, lang)
     lang_attr = f' lang="{esc(lang)}"' if lang else ""
     return f'“<bdi dir="{dir_}"{lang_attr}>{esc(shorten(text, limit))}</bdi>”'
 
