@@ -41,11 +41,6 @@ STATE_VERSION = 1
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROS_PER_HOUR = 3_600_000_000
 ANCHOR_PREFIXES = (ENTITY_PREFIX, URL_PREFIX)
-# Weights are raised to this power: specific terms count for more against merely uncommon ones.
-SHARPEN = 1.5
-# A term found (with +1 smoothing) at least this often in one story than anywhere else names that
-# story: a post carrying it joins even when the rest of its words match nothing (needs 6+ uses).
-OWNERSHIP = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +161,6 @@ class _Story:
         return max(0, self.first - other.last, other.first - self.last)
 
 
-def _enough_anchors(independent: _Vector, story: _Story) -> bool:
-    """A shared URL, or two shared entities: one common entity ("Iran") links too much."""
-    shared = [t for t in independent.weights if _is_anchor(t) and t in story.terms]
-    return any(t.startswith(URL_PREFIX) for t in shared) or len(shared) >= 2
-
-
 @dataclass(slots=True)
 class _Post:
     terms: list[str]
@@ -192,8 +181,6 @@ class StoryGrouper:
         self._weights: dict[str, float] = {}
         self._index: dict[str, dict[int, None]] = {}
         self._anchor_index: dict[str, dict[int, None]] = {}
-        self._holders: dict[str, dict[int, int]] = {}
-        self._unplaced: dict[str, int] = {}
 
     # ---- public API -----------------------------------------------------------------------------
 
@@ -207,13 +194,6 @@ class StoryGrouper:
         self._watermark = max(self._watermark or placed[0].micros, *(p.micros for p in placed))
         self._retire_quiet_stories()
         self._refresh(batch_terms=[p.terms for p in placed])
-        numbers, touched = self._place_numbers(posts)
-        self._refresh(batch_terms=[])
-        self._merge_stories(touched)
-        self._attach_singletons()
-        return [None if n is None else self.resolve(story_id(n)) for n in numbers]
-
-    def _place_numbers(self, posts: list[_Post]) -> tuple[list[int | None], dict[int, None]]:
         numbers: list[int | None] = []
         touched: dict[int, None] = {}
         for post in posts:
@@ -224,7 +204,10 @@ class StoryGrouper:
             number = self._add(post, number)
             touched[number] = None
             numbers.append(number)
-        return numbers, touched
+        self._refresh(batch_terms=[])
+        self._merge_stories(touched)
+        self._attach_singletons()
+        return [None if n is None else self.resolve(story_id(n)) for n in numbers]
 
     def resolve(self, story: str) -> str:
         """The story that `story` now lives in, following recorded merges."""
@@ -346,28 +329,20 @@ class StoryGrouper:
         for term, total in totals.items():
             # Effective number of stories holding the term: exp of the entropy of its spread.
             spread = math.exp(math.log(total) - count_logs[term] / total)
-            weights[term] = math.log(documents / (spread + unplaced.get(term, 0) + 0.5)) ** SHARPEN
+            weights[term] = math.log(documents / (spread + unplaced.get(term, 0) + 0.5))
         for term, count in unplaced.items():
             if term not in weights:
-                weights[term] = math.log(documents / (count + 0.5)) ** SHARPEN
+                weights[term] = math.log(documents / (count + 0.5))
         self._weights = weights
-        self._unplaced = unplaced
-        self._rebuild_sketches()
-
-    def _rebuild_sketches(self) -> None:
-        self._holders = {}
         self._index = {}
         self._anchor_index = {}
         for story in self._stories.values():
-            story.sketch = None
-            for term, count in story.terms.items():
-                self._holders.setdefault(term, {})[story.number] = count
             self._sketch(story)
 
     def _weight(self, term: str) -> float:
         found = self._weights.get(term)
         if found is None:
-            found = math.log((len(self._stories) + 1) / 0.5) ** SHARPEN
+            found = math.log((len(self._stories) + 1) / 0.5)
         return found
 
     def _sketch(self, story: _Story) -> None:
@@ -436,33 +411,10 @@ class StoryGrouper:
                     continue
                 if self._gap(story, micros, span) > link_window:
                     continue
-                if not _enough_anchors(independent, story):
-                    continue
                 dot = sum(w * story.independent.weights.get(t, 0.0) for t, w in independent.weights.items())
                 strength = dot / (independent.norm * story.independent.norm) / self.params.link_threshold
                 if strength >= best_strength and (strength > best_strength or best is None):
                     best, best_strength = number, strength
-        if best is None and min_size == 1:
-            best = self._owner_of(text, micros, exclude, span)
-        return best
-
-    def _owner_of(self, text: _Vector, micros: int, exclude: int | None, span: _Story | None) -> int | None:
-        """The story that owns one of the post's terms (counts as of the batch start), if any."""
-        window = self.params.window_hours * MICROS_PER_HOUR
-        best, best_share = None, OWNERSHIP
-        for term in text.weights:
-            holders = self._holders.get(term)
-            if not holders:
-                continue
-            total = sum(holders.values()) + self._unplaced.get(term, 0) + 1
-            for number, count in holders.items():
-                share = count / total
-                if share < best_share or number == exclude or number not in self._stories:
-                    continue
-                if self._gap(self._stories[number], micros, span) > window:
-                    continue
-                if share > best_share or best is None:
-                    best, best_share = number, share
         return best
 
     @staticmethod
@@ -542,8 +494,7 @@ class StoryGrouper:
 
     def _retire_quiet_stories(self) -> None:
         assert self._watermark is not None
-        # Twice the window: a post that arrives late (a channel paged back) still finds its story.
-        horizon = self._watermark - 2 * self.params.window_hours * MICROS_PER_HOUR
+        horizon = self._watermark - self.params.window_hours * MICROS_PER_HOUR
         for number in [n for n, s in self._stories.items() if s.last < horizon]:
             story = self._stories.pop(number)
             if story.sketch is not None:
