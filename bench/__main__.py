@@ -1,0 +1,178 @@
+"""./run bench: how fast, how big, against what. Prints a table and writes it as JSON.
+
+    ./run bench                       # the full benchmark (about ten minutes on 2 cores)
+    ./run bench --quick               # CI-sized: tiny sizes, the same code paths, figures not meaningful
+    ./run bench --only parse --only queries --out bench/results/latest.json
+
+Sections: parse (this parser vs minet and snscrape on real t.me pages), hourly (a whole run at 100 and
+1,000 channels against the local mirror), growth (signal computation at 10^5..10^7 items of history),
+queries (the documented example queries at 10^7 items). bench/README.md says how to read the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.measure import MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
+
+SECTIONS = ("parse", "hourly", "growth", "queries")
+BENCH_DIR = Path(__file__).resolve().parent
+RIVAL_MODULES = ("snscrape.modules.telegram", "minet.telegram.scraper")
+FAILED = "failed"
+
+
+def _uv() -> list[str] | None:
+    if found := shutil.which("uv"):
+        return [found]
+    for python in (sys.executable, "python3"):
+        try:
+            subprocess.run([python, "-m", "uv", "--version"], check=True, capture_output=True)
+            return [python, "-m", "uv"]
+        except (OSError, subprocess.CalledProcessError):
+            continue
+    return None
+
+
+def _missing_rivals() -> list[str]:
+    missing = []
+    for module in RIVAL_MODULES:
+        try:
+            importlib.import_module(module)
+        except Exception:
+            missing.append(module.split(".")[0])
+    return missing
+
+
+def ensure_rivals() -> str:
+    """Install minet and snscrape (hash-pinned, without changing the project's pins) when missing."""
+    missing = _missing_rivals()
+    if not missing:
+        return "minet and snscrape already installed"
+    uv = _uv()
+    if uv is None:
+        return f"{', '.join(missing)} missing and uv not found to install them"
+    print(f"installing {' and '.join(missing)} for the parser comparison "
+          "(bench/requirements.txt and bench/requirements-nodeps.txt, hash-pinned) ...", flush=True)
+    steps = [["pip", "install", "--quiet", "--python", sys.executable, "--require-hashes",
+              "-r", str(BENCH_DIR / "requirements.txt")],
+             ["pip", "install", "--quiet", "--python", sys.executable, "--require-hashes", "--no-deps",
+              "-r", str(BENCH_DIR / "requirements-nodeps.txt")]]
+    for step in steps:
+        done = subprocess.run([*uv, *step], capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"installing failed: {' '.join(step[:2])}: {(done.stderr or done.stdout).strip()[-500:]}"
+    importlib.invalidate_caches()
+    still = _missing_rivals()
+    return f"installed, but {', '.join(still)} still does not import" if still else "installed minet and snscrape"
+
+
+def _run_sections(sections: list[str], *, quick: bool, command: str) -> tuple[list[Row], dict]:
+    rows: list[Row] = []
+    details: dict = {}
+
+    def guarded(name: str, fn):
+        started = time.perf_counter()
+        print(f"[{name}] ...", flush=True)
+        try:
+            return fn()
+        except Exception as e:     # a section that breaks still leaves the others' figures
+            rows.append(Row(name, "section", None, "", status=FAILED, command=command,
+                            note=f"{type(e).__name__}: {e}"[:500]))
+            details[name] = {"error": f"{type(e).__name__}: {e}"}
+            return None
+        finally:
+            print(f"[{name}] {time.perf_counter() - started:.0f} s", flush=True)
+
+    if "parse" in sections:
+        install = ensure_rivals()
+        print(f"comparison parsers: {install}", flush=True)
+        from bench import parse_bench
+        got = guarded("parse", lambda: parse_bench.run(quick=quick, command=command))
+        if got:
+            rows += got[0]
+            details["parse"] = {**got[1], "install": install}
+    if "hourly" in sections:
+        from bench import hourly_bench
+        got = guarded("hourly", lambda: hourly_bench.run(quick=quick, command=command))
+        if got:
+            rows += got[0]
+            details["hourly"] = got[1]
+    if "growth" in sections or "queries" in sections:
+        from bench import growth_bench, queries_bench
+        work = Path(tempfile.mkdtemp(prefix="signal-desk-bench-history-"))
+        try:
+            got = guarded("growth", lambda: growth_bench.build_and_measure(
+                work, quick=quick, command=command, measure="growth" in sections))
+            history = None
+            if got:
+                history = got[2]
+                if "growth" in sections:
+                    rows += got[0]
+                    details["growth"] = got[1]
+            if "queries" in sections:
+                got_q = guarded("queries", lambda: queries_bench.run(
+                    quick=quick, command=command, db_path=history.path if history else None,
+                    items=history.items if history else 0))
+                if got_q:
+                    rows += got_q[0]
+                    details["queries"] = got_q[1]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return rows, details
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="./run bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="CI-sized version (tiny sizes; figures not meaningful)")
+    ap.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
+    ap.add_argument("--out", default="bench/results/latest.json", help="where to write the JSON")
+    args = ap.parse_args(argv)
+    sections = args.only or list(SECTIONS)
+    command = command_line(argv)
+    started_at = datetime.now(timezone.utc)
+    started = time.perf_counter()
+    info = machine()
+    print(f"{command}  ({started_at:%Y-%m-%d %H:%M} UTC, {info['cores']} cores, "
+          f"load {info['load_average_1_5_15']})", flush=True)
+
+    rows, details = _run_sections(sections, quick=args.quick, command=command)
+
+    result = {
+        "date": started_at.isoformat(timespec="seconds"),
+        "command": command,
+        "quick": args.quick,
+        "sections_run": sections,
+        "machine": info,
+        "load_average_at_end": machine()["load_average_1_5_15"],
+        "duration_s": round(time.perf_counter() - started, 1),
+        "rows": [r.as_dict() for r in rows],
+        "sections": details,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(
+        f"`{command}` on {started_at:%Y-%m-%d} ({info['cores']} cores, load {info['load_average_1_5_15']})\n\n"
+        + markdown_table(rows) + "\n", encoding="utf-8")
+
+    print()
+    print(table(rows))
+    flagged = [r for r in rows if r.status in (MISSED, UNAVAILABLE, FAILED)]
+    if flagged:
+        print("\nnotes:")
+        for r in flagged:
+            print(f"  {r.section} / {r.name}: {r.status}: {r.note}")
+    print(f"\n{len(rows)} figures in {result['duration_s']:.0f} s; written to {out} (and {out.with_suffix('.md')})")
+    return 1 if any(r.status == FAILED for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

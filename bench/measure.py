@@ -1,0 +1,123 @@
+"""What every benchmark figure carries: a row in the printed table and the JSON, with the machine's
+core count and the command that produced it; plus the small timing helpers the sections share."""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+MET, MISSED, INFO, UNAVAILABLE = "met", "MISSED", "info", "not available"
+
+
+@dataclass(slots=True)
+class Row:
+    section: str
+    name: str
+    value: float | None
+    unit: str
+    target: str = ""
+    status: str = INFO
+    note: str = ""
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+    command: str = ""
+
+    def __post_init__(self) -> None:
+        self.note = " ".join(self.note.split())     # error messages span lines; a table cell must not
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def judged(ok: bool) -> str:
+    return MET if ok else MISSED
+
+
+def machine() -> dict:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "memory_gib": _memory_gib(),
+        "load_average_1_5_15": [round(x, 2) for x in load] if load else None,
+    }
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["./run bench", *args]).strip()
+
+
+def per_call_seconds(fn: Callable[[], object], *, min_seconds: float, min_calls: int = 5,
+                     max_calls: int = 10_000) -> list[float]:
+    """Time `fn` call by call (after one warm-up call) until both minimums are reached."""
+    fn()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < max_calls and (len(times) < min_calls or time.perf_counter() - started < min_seconds):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of another process so far (Linux /proc), for the mirror and the Prefect server."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100 or (float(value).is_integer() and unit not in ("s", "ms")):
+        text = f"{value:,.0f}"
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def table(rows: list[Row]) -> str:
+    """A plain-text table, section by section."""
+    headers = ("section", "measure", "value", "target", "status")
+    cells = [(r.section, r.name, fmt(r.value, r.unit), r.target, r.status) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths[1] = min(widths[1], 64)
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    for c in cells:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| section | measure | value | target | status |", "|---|---|---:|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.section} | {r.name} | {fmt(r.value, r.unit)} | {r.target} | {r.status} |")
+    return "\n".join(lines)

@@ -1,0 +1,86 @@
+"""The analysts' example queries (docs/tables.md) on the largest history database, read-only as
+analysts open the published snapshot: median and worst of several runs after one warm-up run. A run
+is the query executed and its whole result fetched (as Arrow, so Python object conversion of large
+results is not what is timed)."""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.measure import INFO, UNAVAILABLE, Row, judged, median
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
+TARGET_MS = 200.0
+TARGET_ITEMS = 10**7
+_FENCE = re.compile(r"^```sql\s*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleQuery:
+    title: str
+    sql: str
+
+
+def example_queries(doc: Path = DOC) -> list[ExampleQuery]:
+    """Every ```sql block of the doc's query section (the first `## ` heading that mentions queries;
+    the whole doc when there is none), titled by the line of prose before it."""
+    text = doc.read_text(encoding="utf-8")
+    sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    chosen = next((s for s in sections[1:] if "quer" in s.split("\n", 1)[0].lower()), text)
+    queries = []
+    for match in _FENCE.finditer(chosen):
+        before = [line.strip() for line in chosen[:match.start()].splitlines() if line.strip()]
+        title = before[-1] if before else f"query {len(queries) + 1}"
+        queries.append(ExampleQuery(title.rstrip(":"), match.group(1).strip()))
+    return queries
+
+
+def run(*, quick: bool, command: str, db_path: Path | None, items: int) -> tuple[list[Row], dict]:
+    from tasks import db
+
+    rows: list[Row] = []
+    details: dict = {"database_items": items, "queries": []}
+
+    def row(name: str, value: float | None, unit: str, **kw) -> None:
+        rows.append(Row("queries", name, value, unit, command=command, **kw))
+
+    if not DOC.is_file():
+        row("example queries", None, "ms", status=UNAVAILABLE, note=f"{DOC.name} not found: the example queries live there")
+        return rows, details
+    queries = example_queries()
+    if not queries:
+        row("example queries", None, "ms", status=UNAVAILABLE, note=f"no ```sql blocks in {DOC.name}")
+        return rows, details
+    if db_path is None or not db_path.exists():
+        row("example queries", None, "ms", status=UNAVAILABLE, note="no history database was built")
+        return rows, details
+    repeats = 2 if quick else 7
+    judged_size = items >= TARGET_ITEMS
+    con = db.connect(db_path, read_only=True)
+    try:
+        for q in queries:
+            times: list[float] = []
+            returned = None
+            error = None
+            try:
+                con.execute(q.sql).fetch_arrow_table()
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    returned = con.execute(q.sql).fetch_arrow_table().num_rows
+                    times.append((time.perf_counter() - t0) * 1000)
+            except Exception as e:      # a query the schema no longer answers: say which
+                error = f"{type(e).__name__}: {e}"
+            details["queries"].append({"title": q.title, "sql": q.sql, "ms": times, "rows": returned, "error": error})
+            short = q.title if len(q.title) <= 60 else q.title[:57] + "..."
+            if error:
+                row(short, None, "ms", status=UNAVAILABLE, note=error[:300])
+                continue
+            worst = max(times)
+            row(short, median(times), "ms", target=f"< {TARGET_MS:g} ms" if judged_size else "",
+                status=judged(median(times) < TARGET_MS) if judged_size else INFO,
+                note=f"worst {worst:.0f} ms of {repeats}; {returned} rows; {items:,} items")
+    finally:
+        con.close()
+    return rows, details
