@@ -114,7 +114,8 @@ def build_and_measure(work: Path, *, quick: bool, command: str, measure: bool = 
             details["window_signals_seconds"], "s", note="the real stage builds the state older history copies")
     except Exception as e:      # the signals stage missing or failing: history still serves the query bench
         signals_error = f"{type(e).__name__}: {e}"
-        row("signal computation", None, "s", status=UNAVAILABLE, note=f"tasks.signals.run.compute_signals: {signals_error}"[:400])
+        row("signal computation", None, "s", status=UNAVAILABLE,
+            note=f"tasks.signals.run.compute_signals: {signals_error}"[:400])
 
     per_size: dict[int, float] = {}
     for size in p.sizes:

@@ -228,7 +228,8 @@ def run_child(mode: str, *, config: Path, db: Path, as_of: datetime, env: dict, 
     with log_file.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "bench.hourly_bench", "child", "--mode", mode,
                                  "--config", str(config), "--db", str(db), "--as-of", as_of.isoformat(),
-                                 "--runs", str(runs), "--result", str(result_file)], cwd=ROOT, env=env, stdout=log, stderr=log)
+                                 "--runs", str(runs), "--result", str(result_file)],
+                                cwd=ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + CHILD_TIMEOUT_S
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

@@ -210,7 +210,8 @@ def run(*, quick: bool, command: str) -> tuple[list[Row], dict]:
             target="all equal", status=MET if check["same_posts"] else MISSED,
             note="; ".join(check["differences"]) or "identical ids and dates")
         row("same words in every parser's text", check["same_text_posts"], "posts",
-            note=f"of {content_posts}, whitespace ignored; differs: {', '.join(sorted(check['text_differs'])) or 'none'}")
+            note=f"of {content_posts}, whitespace ignored; differs: "
+                 f"{', '.join(sorted(check['text_differs'])) or 'none'}")
     else:
         row("signal-desk posts/s ÷ the faster rival", None, "×", target=f"≥ {SPEEDUP_TARGET:g}×",
             status=UNAVAILABLE, note="neither minet nor snscrape could be imported")
@@ -218,5 +219,6 @@ def run(*, quick: bool, command: str) -> tuple[list[Row], dict]:
     row("share of this parser's time that is lxml's tree build", 100 * lxml_share, "%", status=INFO)
 
     details = {"pages": [p.name for p in pages], "seconds_per_page": timings, "agreement": check,
-               "rivals_missing": missing, "timing": f"median of per-call times, ≥ {min_seconds} s per parser and page"}
+               "rivals_missing": missing,
+               "timing": f"median of per-call times, ≥ {min_seconds} s per parser and page"}
     return rows, details

@@ -47,7 +47,8 @@ def run(*, quick: bool, command: str, db_path: Path | None, items: int) -> tuple
         rows.append(Row("queries", name, value, unit, command=command, **kw))
 
     if not DOC.is_file():
-        row("example queries", None, "ms", status=UNAVAILABLE, note=f"{DOC.name} not found: the example queries live there")
+        row("example queries", None, "ms", status=UNAVAILABLE,
+            note=f"{DOC.name} not found: the example queries live there")
         return rows, details
     queries = example_queries()
     if not queries:

@@ -222,7 +222,8 @@ class HistoryBuilder:
                 from g
             ),
             texted as (
-                select d.*, case when (h >> 8) % 2 = 0 then a.text else a.text || chr(10) || chr(10) || b.text end as text
+                select d.*, case when (h >> 8) % 2 = 0 then a.text
+                                 else a.text || chr(10) || chr(10) || b.text end as text
                 from drawn d
                 join bench_pool a on a.lang = d.lang and a.idx = d.first_text
                 join bench_pool b on b.lang = d.lang and b.idx = d.second_text
