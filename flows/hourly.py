@@ -117,8 +117,13 @@ def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parse
         # deleted only after, so a crash in between re-fetches a range rather than skipping it.
         for f in fetches:
             for before, until in f.gaps_opened:
-                con.execute("insert or replace into source_gaps values (?, ?, ?, ?)",
-                            [f.source_id, before, until, db.utcnow()])
+                con.execute("""
+                    merge into source_gaps
+                    using (select ? as source_id, ? as before_id, ? as until_id, ? as noted_at) as n
+                    using (source_id, before_id)
+                    when matched then update set until_id = n.until_id, noted_at = n.noted_at
+                    when not matched then insert by name
+                """, [f.source_id, before, until, db.utcnow()])
                 log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
                             f.source_id, until, before)
         failpoint("before-land-items")

@@ -1,13 +1,28 @@
-"""The DuckDB database: connections, named migrations, and bulk upserts.
+"""Where the desk's tables live: connections, named migrations and the analysts' snapshot.
 
-The write connection is held only while writing (see `writer`); analysts read a published
-snapshot instead of the live file, because DuckDB lets no other process open a file a writer holds.
+Two storage backends, chosen by the database setting (`db_path` of every flow, `--db` of every command):
+
+- a DuckDB file (the default, `var/desk.duckdb`): one machine. The write connection is held only
+  while writing (see `writer`); analysts read a published snapshot instead of the live file, because
+  DuckDB lets no other process open a file a writer holds.
+- a DuckLake, `ducklake:postgres:<libpq connection string>`: the catalog in PostgreSQL and the data
+  as Parquet files under `DESK_LAKE_DATA_PATH` (shared storage), for several workers writing and many
+  analysts reading at once; every committed transaction is a snapshot readers see whole. The
+  password comes from libpq's own environment (PGPASSWORD or a .pgpass file), never from the setting.
+
+DuckLake has no PRIMARY KEY or UNIQUE constraints, so every upsert is a MERGE on the table's key
+(the same statement on both backends) and migrations drop key constraints when applied to a lake.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
+import importlib.util
 import os
+import re
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -19,6 +34,26 @@ import duckdb
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 DEFAULT_DB = Path("var/desk.duckdb")
+LAKE_PREFIX = "ducklake:"
+LAKE_DATA_PATH_ENV = "DESK_LAKE_DATA_PATH"
+LAKE_ALIAS = "desk"
+# The extensions DuckLake needs, loaded from their PyPI packages (no network): entry point name ->
+# (package, file name in the package). DuckDB finds an extension's entry point by its file name.
+LAKE_EXTENSIONS = {
+    "ducklake": ("duckdb_extension_ducklake", "ducklake"),
+    "postgres_scanner": ("duckdb_extension_postgres", "postgres"),
+}
+
+_COLUMN_KEY_RE = re.compile(r"\bprimary key\b(?!\s*\()", re.IGNORECASE)
+_TABLE_KEY_RE = re.compile(r",([ \t]*--[^\n]*)?\n[ \t]*(?:primary key|unique)\s*\([^)]*\)", re.IGNORECASE)
+
+
+class StorageError(RuntimeError):
+    """The database setting cannot be opened; the message names the setting and what to do."""
+
+
+def is_lake(target: Path | str) -> bool:
+    return str(target).startswith(LAKE_PREFIX)
 
 
 def utcnow() -> datetime:
@@ -29,13 +64,20 @@ def migrations() -> list[Path]:
     return sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations not yet recorded; returns the names applied now."""
+def without_key_constraints(sql: str) -> str:
+    """A migration as DuckLake can apply it: key columns stay NOT NULL, the keys are kept by MERGE."""
+    return _COLUMN_KEY_RE.sub("not null", _TABLE_KEY_RE.sub(r"\1", sql))
+
+
+def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
+    """Apply the migrations not yet recorded; returns the names applied now. A migration's recorded
+    digest is that of its file, whichever backend it was applied to."""
     con.execute("set timezone = 'UTC'")
-    con.execute("""
+    ddl = """
         create table if not exists schema_migrations (
             name varchar primary key, sha256 varchar not null, applied_at timestamptz not null)
-    """)
+    """
+    con.execute(without_key_constraints(ddl) if lake else ddl)
     done = dict(con.execute("select name, sha256 from schema_migrations").fetchall())
     applied = []
     for path in migrations():
@@ -48,7 +90,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             continue
         con.execute("begin")
         try:
-            con.execute(sql)
+            con.execute(without_key_constraints(sql) if lake else sql)
             con.execute("insert into schema_migrations values (?, ?, ?)", [path.stem, digest, utcnow()])
             con.execute("commit")
         except Exception:
@@ -60,6 +102,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False,
             lock_wait_s: float = 120.0) -> duckdb.DuckDBPyConnection:
+    """A connection to the database setting `path`: a DuckDB file or a `ducklake:` catalog. A write
+    connection applies pending migrations first."""
+    if is_lake(path):
+        return _connect_lake(str(path), read_only=read_only)
     path = Path(path)
     if read_only:
         con = duckdb.connect(str(path), read_only=True)
@@ -85,25 +131,83 @@ def _connect_waiting_for_lock(path: Path, wait_s: float) -> duckdb.DuckDBPyConne
             delay = min(delay * 2, 2.0)
 
 
+def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()   # in memory: temporary tables stay local, the tables live in the lake
+    try:
+        for path in _lake_extension_files():
+            con.execute(f"load {_quote(str(path))}")
+        options = ["read_only"] if read_only else []
+        data_path = os.environ.get(LAKE_DATA_PATH_ENV)
+        if data_path and not read_only:
+            options.append(f"data_path {_quote(data_path)}")
+        with_options = f" ({', '.join(options)})" if options else ""
+        try:
+            con.execute(f"attach {_quote(spec)} as {LAKE_ALIAS}{with_options}")
+        except duckdb.Error as error:
+            hint = (f"; a new lake needs {LAKE_DATA_PATH_ENV} (where its Parquet files go)"
+                    if not data_path and "data_path" in str(error).lower() else "")
+            raise StorageError(f"cannot open the DuckLake {spec!r}: {error}{hint}") from error
+        con.execute(f"use {LAKE_ALIAS}")
+        con.execute("set timezone = 'UTC'")
+        if not read_only:
+            migrate(con, lake=True)
+        return con
+    except BaseException:
+        con.close()
+        raise
+
+
+@functools.cache
+def _lake_extension_files() -> list[Path]:
+    """The extension files under their entry-point names (links in a private folder for this process)."""
+    folder = Path(tempfile.mkdtemp(prefix="desk-duckdb-extensions-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    files = []
+    for entry_point, (package, file_name) in LAKE_EXTENSIONS.items():
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise StorageError(f"the DuckLake backend needs the package {package.replace('_', '-')}")
+        root = Path(next(iter(spec.submodule_search_locations)))
+        found = root / "extensions" / f"v{duckdb.__version__}" / f"{file_name}.duckdb_extension"
+        if not found.is_file():
+            raise StorageError(f"{found} is missing: {package.replace('_', '-')} must match duckdb {duckdb.__version__}")
+        link = folder / f"{entry_point}.duckdb_extension"
+        link.symlink_to(found)
+        files.append(link)
+    return files
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 @contextmanager
 def writer(path: Path | str = DEFAULT_DB) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived write connection: open, migrate, yield, checkpoint, close."""
+    """A short-lived write connection: open, migrate, yield, checkpoint (a file), close."""
     con = connect(path)
     try:
         yield con
-        con.execute("checkpoint")
+        if not is_lake(path):
+            con.execute("checkpoint")
     finally:
         con.close()
 
 
-def snapshot_path(path: Path | str) -> Path:
+def snapshot_path(path: Path | str) -> Path | str:
+    """What analysts open: the published snapshot beside a DuckDB file, or the lake itself, whose
+    readers always see the last committed snapshot."""
+    if is_lake(path):
+        return str(path)
     path = Path(path)
     return path.with_name(path.stem + ".snapshot" + path.suffix)
 
 
-def publish_snapshot(path: Path | str = DEFAULT_DB) -> Path:
+def publish_snapshot(path: Path | str = DEFAULT_DB) -> Path | str:
     """Copy the (closed, checkpointed) database beside itself and atomically swap it in as the
-    read-only snapshot analysts open. Readers of the previous snapshot keep their open file."""
+    read-only snapshot analysts open. Readers of the previous snapshot keep their open file.
+    A lake publishes every commit by itself."""
+    if is_lake(path):
+        return str(path)
     path = Path(path)
     target = snapshot_path(path)
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")

@@ -69,7 +69,10 @@ def land_fetches(con: duckdb.DuckDBPyConnection, run_id: str, fetches: list[Fetc
     con.register("incoming_fetches", fetch_df)
     con.register("incoming_bodies", body_df)
     try:
-        con.execute("insert into raw_bodies select * from incoming_bodies on conflict do nothing")
+        con.execute("""
+            merge into raw_bodies using incoming_bodies using (content_sha256)
+            when not matched then insert by name
+        """)
         con.execute("insert into raw_fetches by name select * from incoming_fetches")
     finally:
         con.unregister("incoming_fetches")
@@ -126,24 +129,22 @@ def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[st
             where i.content_sha256 <> n.content_sha256
         """, [seen_at, run_id])
         failpoint("mid-land-items")
+        updated = ", ".join(f"{c} = n.{c}" for c in ITEM_COLUMNS if c not in ("source_id", "item_id", "kind",
+                                                                                   "content_sha256"))
         con.execute(f"""
-            insert into items
-            select {", ".join(ITEM_COLUMNS)}, ? as version_seen_at, ? as first_seen_at, ? as last_seen_at,
-                   ? as first_run_id, ? as last_run_id
-            from incoming_items
-            on conflict (source_id, item_id) do update set
-                url = excluded.url, published_at = excluded.published_at, text = excluded.text,
-                author = excluded.author, views = excluded.views,
-                forwarded_from_name = excluded.forwarded_from_name, forwarded_from_url = excluded.forwarded_from_url,
-                reply_to_url = excluded.reply_to_url, media_kinds = excluded.media_kinds,
-                outlinks = excluded.outlinks, link_preview_url = excluded.link_preview_url,
-                link_preview_title = excluded.link_preview_title, edited = excluded.edited,
-                is_service = excluded.is_service, album_id = excluded.album_id, lang = excluded.lang,
-                version_seen_at = case when items.content_sha256 <> excluded.content_sha256
-                                       then excluded.version_seen_at else items.version_seen_at end,
-                content_sha256 = excluded.content_sha256,
-                last_seen_at = excluded.last_seen_at, last_run_id = excluded.last_run_id
-        """, [seen_at, seen_at, seen_at, run_id, run_id])
+            merge into items
+            using (select *, ? as seen_at, ? as run_id from incoming_items) as n
+            using (source_id, item_id)
+            when matched then update set
+                {updated},
+                version_seen_at = case when items.content_sha256 <> n.content_sha256
+                                       then n.seen_at else items.version_seen_at end,
+                content_sha256 = n.content_sha256, last_seen_at = n.seen_at, last_run_id = n.run_id
+            when not matched then insert ({", ".join(ITEM_COLUMNS)}, version_seen_at, first_seen_at,
+                                          last_seen_at, first_run_id, last_run_id)
+                values ({", ".join("n." + c for c in ITEM_COLUMNS)}, n.seen_at, n.seen_at, n.seen_at,
+                        n.run_id, n.run_id)
+        """, [seen_at, run_id])
         con.execute("drop table incoming_items")
         con.execute("commit")
     except Exception:
@@ -167,17 +168,22 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
                 subset=["venue", "market_id"], keep="last")
             con.register("incoming_markets", mdf)
             con.execute("""
-                insert into markets
-                select venue, market_id, question, slug, url, event_id, group_item_title, outcomes, token_ids,
-                       cast(end_date as timestamptz), status, resolution, cast(resolved_at as timestamptz),
-                       outcomes_sum_to_one, ? as first_seen_at, ? as updated_at
-                from incoming_markets
-                on conflict (venue, market_id) do update set
-                    question = excluded.question, slug = excluded.slug, url = excluded.url,
-                    event_id = excluded.event_id, group_item_title = excluded.group_item_title,
-                    outcomes = excluded.outcomes, token_ids = excluded.token_ids, end_date = excluded.end_date,
-                    status = excluded.status, resolution = excluded.resolution, resolved_at = excluded.resolved_at,
-                    outcomes_sum_to_one = excluded.outcomes_sum_to_one, updated_at = excluded.updated_at
+                merge into markets
+                using (
+                    select venue, market_id, question, slug, url, event_id, group_item_title, outcomes, token_ids,
+                           cast(end_date as timestamptz) as end_date, status, resolution,
+                           cast(resolved_at as timestamptz) as resolved_at, outcomes_sum_to_one,
+                           ? as first_seen_at, ? as updated_at
+                    from incoming_markets
+                ) as n
+                using (venue, market_id)
+                when matched then update set
+                    question = n.question, slug = n.slug, url = n.url, event_id = n.event_id,
+                    group_item_title = n.group_item_title, outcomes = n.outcomes, token_ids = n.token_ids,
+                    end_date = n.end_date, status = n.status, resolution = n.resolution,
+                    resolved_at = n.resolved_at, outcomes_sum_to_one = n.outcomes_sum_to_one,
+                    updated_at = n.updated_at
+                when not matched then insert by name
             """, [observed_at, observed_at])
             con.unregister("incoming_markets")
         if odds:
@@ -187,11 +193,14 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
             con.register("incoming_odds", odf)
             before = con.execute("select count(*) from odds_snapshots").fetchone()[0]
             con.execute("""
-                insert into odds_snapshots
-                select venue, market_id, outcome, price_prob, cast(venue_ts as timestamptz), volume, liquidity,
-                       ? as observed_at, ? as run_id, point_kind
-                from incoming_odds
-                on conflict do nothing
+                merge into odds_snapshots
+                using (
+                    select venue, market_id, outcome, price_prob, cast(venue_ts as timestamptz) as venue_ts,
+                           volume, liquidity, ? as observed_at, ? as run_id, point_kind
+                    from incoming_odds
+                ) as n
+                using (venue, market_id, outcome, venue_ts)
+                when not matched then insert by name
             """, [observed_at, run_id])
             new_odds = con.execute("select count(*) from odds_snapshots").fetchone()[0] - before
             con.unregister("incoming_odds")
@@ -227,10 +236,13 @@ def start_run(con: duckdb.DuckDBPyConnection, flow: str, as_of: datetime | None,
 
 def mark_abandoned_runs(con: duckdb.DuckDBPyConnection, older_than: timedelta = timedelta(hours=2)) -> int:
     """Runs still 'running' long after they started were killed; say so rather than leave them open."""
-    return len(con.execute("""
-        update runs set status = 'abandoned', finished_at = ? where status = 'running' and started_at < ?
-        returning run_id
-    """, [utcnow(), utcnow() - older_than]).fetchall())
+    horizon = utcnow() - older_than
+    abandoned = con.execute("select count(*) from runs where status = 'running' and started_at < ?",
+                            [horizon]).fetchone()[0]
+    if abandoned:
+        con.execute("update runs set status = 'abandoned', finished_at = ? where status = 'running' and started_at < ?",
+                    [utcnow(), horizon])
+    return abandoned
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: dict) -> None:
@@ -246,11 +258,11 @@ def record_source_runs(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[d
     con.register("incoming_run_sources", df)
     try:
         con.execute("""
-            insert into run_sources by name select * from incoming_run_sources
-            on conflict (run_id, source_id) do update set
-                pages_fetched = excluded.pages_fetched, items_parsed = excluded.items_parsed,
-                items_new = excluded.items_new, items_updated = excluded.items_updated,
-                rejects = excluded.rejects, status = excluded.status, error = excluded.error
+            merge into run_sources using incoming_run_sources as n using (run_id, source_id)
+            when matched then update set
+                pages_fetched = n.pages_fetched, items_parsed = n.items_parsed, items_new = n.items_new,
+                items_updated = n.items_updated, rejects = n.rejects, status = n.status, error = n.error
+            when not matched then insert by name
         """)
     finally:
         con.unregister("incoming_run_sources")

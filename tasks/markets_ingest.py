@@ -231,11 +231,15 @@ def _read(p: Payload, observed_at: datetime) -> ParseResult:
 def land_candidates(con: duckdb.DuckDBPyConnection, rows: list[dict], proposed_at: datetime) -> int:
     n = 0
     for r in rows:
-        n += con.execute("""
+        key = [r["watchlist_id"], r["venue"], r["market_id"]]
+        if con.execute("select 1 from market_candidates where watchlist_id = ? and venue = ? and market_id = ?",
+                       key).fetchone():
+            continue
+        con.execute("""
             insert into market_candidates (watchlist_id, venue, market_id, question, slug, matched_keywords, proposed_at)
-            values (?, ?, ?, ?, ?, ?, ?) on conflict do nothing returning 1
-        """, [r["watchlist_id"], r["venue"], r["market_id"], r["question"], r["slug"], r["matched_keywords"],
-              proposed_at]).fetchall().__len__()
+            values (?, ?, ?, ?, ?, ?, ?)
+        """, [*key, r["question"], r["slug"], r["matched_keywords"], proposed_at])
+        n += 1
     return n
 
 

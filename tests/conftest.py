@@ -31,3 +31,26 @@ def demo_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     run_demo(path, quiet=True)
     return db.snapshot_path(path)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (the DuckLake catalog); each test takes its own database."""
+    from tests.postgres_server import REQUIRE_ENV, PostgresServer, postgres_bin_dir
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        message = "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lake(postgres, tmp_path, monkeypatch):
+    """The database setting of a new, empty DuckLake: a catalog database of its own, Parquet files in tmp."""
+    from tasks import db
+    monkeypatch.setenv(db.LAKE_DATA_PATH_ENV, str(tmp_path / "lake-files") + "/")
+    return f"{db.LAKE_PREFIX}postgres:{postgres.create_database()}"

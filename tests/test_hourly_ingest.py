@@ -1,20 +1,28 @@
-"""The hourly flow against the local mirror: paging, incremental stop, gaps, reruns, edits, faults."""
+"""The hourly flow against the local mirror: paging, incremental stop, gaps, reruns, edits, faults.
+Every test runs on both storage backends: a DuckDB file, and a DuckLake on a real PostgreSQL."""
 from datetime import timedelta
 
-import duckdb
 import pytest
 
 from flows.hourly import hourly
 from mirror.server import MirrorServer
+from tasks import db as desk_db
 from tests.pipeline_helpers import T0, small_scenario, write_config
 
 
+@pytest.fixture(params=["duckdb-file", "ducklake"])
+def database(request, tmp_path):
+    if request.param == "ducklake":
+        return request.getfixturevalue("lake")
+    return str(tmp_path / "desk.duckdb")
+
+
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, database):
     sc = small_scenario()
     with MirrorServer(sc, as_of=T0 + timedelta(hours=4)) as mirror:
         cfg = write_config(tmp_path / "config", mirror.base_url)
-        yield mirror, str(cfg), str(tmp_path / "desk.duckdb"), sc
+        yield mirror, str(cfg), database, sc
 
 
 def run(cfg, db, **kw):
@@ -23,7 +31,7 @@ def run(cfg, db, **kw):
 
 
 def q(db, sql, *params):
-    con = duckdb.connect(db, read_only=True)
+    con = desk_db.connect(db, read_only=True)
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

@@ -66,27 +66,26 @@ def record(con: duckdb.DuckDBPyConnection, *, report_id: str, watchlist_id: str,
            recipients: list[str], html: str, text_body: str, eml: bytes, message_id: str,
            summary: dict) -> bool:
     """Add a built report as pending. False if it was already there (the stored one is kept)."""
-    inserted = con.execute("""
+    if con.execute("select 1 from reports where report_id = ?", [report_id]).fetchone():
+        return False
+    con.execute("""
         insert into reports (report_id, watchlist_id, window_start, window_end, since, built_at, subject, mail_from,
                              recipients, html, text_body, eml, message_id, status, attempts, summary)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
-        on conflict (report_id) do nothing
-        returning report_id
         """, [report_id, watchlist_id, window_start, window_end, since, built_at, subject, mail_from, recipients,
-              html, text_body, eml, message_id, json.dumps(summary)]).fetchall()
-    return bool(inserted)
+              html, text_body, eml, message_id, json.dumps(summary)])
+    return True
 
 
 def claim_pending(con: duckdb.DuckDBPyConnection, watchlist_id: str, now: datetime) -> list[LedgerEntry]:
     """Pending reports of a watch list, oldest first, each leased to the caller until now + LEASE."""
-    claimed = con.execute("""
-        update reports set claimed_until = ?
+    ids = [r[0] for r in con.execute("""
+        select report_id from reports
         where watchlist_id = ? and status = 'pending' and (claimed_until is null or claimed_until < ?)
-        returning report_id
-        """, [now + LEASE, watchlist_id, now]).fetchall()
-    ids = [r[0] for r in claimed]
+        """, [watchlist_id, now]).fetchall()]
     if not ids:
         return []
+    con.execute("update reports set claimed_until = ? where report_id in (select unnest(?))", [now + LEASE, ids])
     rows = con.execute(f"select {_COLUMNS} from reports where report_id in (select unnest(?)) order by window_end",
                        [ids]).fetchall()
     return [_entry(r) for r in rows]

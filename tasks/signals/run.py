@@ -167,8 +167,9 @@ def _finish(con: duckdb.DuckDBPyConnection, models: list, p: _Prepared, started:
     if p.lexicon_changed:
         summary["note"] = ("watch lists changed: open stories were re-annotated; run the recompute_signals "
                            "flow to re-annotate older items")
+    con.execute("delete from signal_runs where run_id = ?", [p.run_id])
     con.execute("""
-        insert or replace into signal_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        insert into signal_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     """, [p.run_id, p.as_of, utcnow(), p.fingerprint, p.annotated, p.grouped.assigned, p.grouped.stories_new,
           len(p.grouped.merges), p.in_scope, new_watermark or p.previous_watermark, summary["seconds"],
           json.dumps(summary, default=str)])
@@ -236,7 +237,10 @@ def _write_annotations(con: duckdb.DuckDBPyConnection, candidates: list, annotat
     con.register("incoming_annotations", df)
     con.register("annotated_keys", keys)
     try:
-        con.execute("insert or replace into item_annotations by name select * from incoming_annotations")
+        con.execute("""
+            merge into item_annotations using incoming_annotations using (source_id, item_id)
+            when matched then update when not matched then insert by name
+        """)
         con.execute("""
             delete from signal_item_hits h
             where exists (select 1 from annotated_keys k where k.source_id = h.source_id and k.item_id = h.item_id)

@@ -59,9 +59,11 @@ def load_grouper(con: duckdb.DuckDBPyConnection):
 def save_grouper(con: duckdb.DuckDBPyConnection, grouper, run_id: str) -> int:
     blob = zlib.compress(json.dumps(grouper.to_state(), default=str, ensure_ascii=False).encode("utf-8"), 6)
     con.execute("""
-        insert into grouper_state values (?, ?, ?, ?)
-        on conflict (state_id) do update set saved_at = excluded.saved_at, run_id = excluded.run_id,
-                                             state = excluded.state
+        merge into grouper_state
+        using (select ? as state_id, ? as saved_at, ? as run_id, ? as state) as n
+        using (state_id)
+        when matched then update set saved_at = n.saved_at, run_id = n.run_id, state = n.state
+        when not matched then insert by name
     """, [STATE_ID, utcnow(), run_id, blob])
     return len(blob)
 
@@ -91,19 +93,24 @@ def assign_stories(con: duckdb.DuckDBPyConnection, run_id: str, inputs: list[Gro
         con.register("incoming_story_items", df)
         try:
             con.execute("""
-                insert into story_items
-                select source_id, item_id, story_id, cast(published_at as timestamptz),
-                       cast(assigned_at as timestamptz), run_id
-                from incoming_story_items
-                on conflict (source_id, item_id) do nothing
+                merge into story_items
+                using (
+                    select source_id, item_id, story_id, cast(published_at as timestamptz) as published_at,
+                           cast(assigned_at as timestamptz) as assigned_at, run_id
+                    from incoming_story_items
+                ) as n
+                using (source_id, item_id)
+                when not matched then insert by name
             """)
         finally:
             con.unregister("incoming_story_items")
     for absorbed, into, at in new_merges:
         con.execute("""
-            insert into story_merges values (?, ?, ?, ?)
-            on conflict (absorbed_story_id) do update set into_story_id = excluded.into_story_id,
-                merged_at = excluded.merged_at, run_id = excluded.run_id
+            merge into story_merges
+            using (select ? as absorbed_story_id, ? as into_story_id, ? as merged_at, ? as run_id) as n
+            using (absorbed_story_id)
+            when matched then update set into_story_id = n.into_story_id, merged_at = n.merged_at, run_id = n.run_id
+            when not matched then insert by name
         """, [absorbed, into, at, run_id])
     save_grouper(con, grouper, run_id)
     touched = assigned_ids | {a for a, _, _ in new_merges} | {b for _, b, _ in new_merges}
