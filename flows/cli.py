@@ -22,6 +22,14 @@ def main(argv: list[str] | None = None) -> None:
     h.add_argument("--page-cap", type=int, default=10)
     h.add_argument("--politeness", default="internet", choices=["internet", "mirror", "test"])
     h.add_argument("--source", action="append", dest="sources", help="only this source id (repeatable)")
+    h.add_argument("--no-markets", action="store_true", help="leave the watch lists' markets out")
+    h.add_argument("--no-signals", action="store_true",
+                   help="land and validate only; the signals command computes the signal tables later")
+
+    s = sub.add_parser("signals", help="compute the signal tables for what was landed since the last time")
+    s.add_argument("--config", default="config")
+    s.add_argument("--db", default="var/desk.duckdb")
+    s.add_argument("--as-of", type=_time)
 
     b = sub.add_parser("backfill", help="land a past date range (Telegram pages back; feeds once)")
     b.add_argument("rest", nargs=argparse.REMAINDER)
@@ -36,8 +44,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "hourly":
         from flows.hourly import hourly
         s = hourly(config_dir=args.config, db_path=args.db, as_of=args.as_of, page_cap=args.page_cap,
-                   politeness=args.politeness, source_ids=args.sources)
+                   politeness=args.politeness, source_ids=args.sources, with_markets=not args.no_markets,
+                   with_signals=not args.no_signals)
         print(f"run {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
+    elif args.command == "signals":
+        from flows.signals import signals
+        s = signals(config_dir=args.config, db_path=args.db, as_of=args.as_of)
+        print(f"run {s['run_id']}: {s['items_annotated']} items annotated, {s['items_grouped']} grouped")
     elif args.command == "backfill":
         from flows.backfill import main as backfill_main
         backfill_main(args.rest)

@@ -2,6 +2,7 @@
 local mirror, running the hourly pipeline at each of the scenario's clock times, then the report.
 
     ./run demo [--db var/demo.duckdb]
+    DESK_LAKE_DATA_PATH=/shared/desk-demo/ ./run demo --db "ducklake:postgres:dbname=desk_demo host=..."
 """
 from __future__ import annotations
 
@@ -29,11 +30,13 @@ where watchlist_id = 'us-iran-talks' and speaker_id = 'araqchi'
 order by published_at"""
 
 
-def run_demo(db_path: Path, *, quiet: bool = False) -> dict:
+def run_demo(db_path: Path | str, *, quiet: bool = False) -> dict:
+    """Replay the scenario into a DuckDB file (recreated) or a DuckLake (which should be empty)."""
     scenario = load_scenario("iran_talks")
-    for p in (db_path, db.snapshot_path(db_path)):
-        p.unlink(missing_ok=True)
-        Path(str(p) + ".wal").unlink(missing_ok=True)
+    if not db.is_lake(db_path):
+        for p in (Path(db_path), Path(db.snapshot_path(db_path))):
+            p.unlink(missing_ok=True)
+            Path(str(p) + ".wal").unlink(missing_ok=True)
     summaries = []
     with MirrorServer(scenario) as mirror:
         os.environ["MIRROR_URL"] = mirror.base_url
@@ -59,9 +62,10 @@ def run_demo(db_path: Path, *, quiet: bool = False) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Replay the demo scenario through the local mirror.")
-    ap.add_argument("--db", default="var/demo.duckdb", help="DuckDB file to (re)create")
+    ap.add_argument("--db", default="var/demo.duckdb",
+                    help="DuckDB file to (re)create, or an empty DuckLake: ducklake:postgres:<connection string>")
     args = ap.parse_args(argv)
-    db_path = Path(args.db)
+    db_path = args.db if db.is_lake(args.db) else Path(args.db)
     print(f"demo: replaying scenario 'iran_talks' through the local mirror into {db_path}")
     result = run_demo(db_path)
     from flows.report import demo_report
@@ -71,7 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     con = db.connect(snap, read_only=True)
     try:
         total = con.execute("select count(*) from items").fetchone()[0]
-        print(f"\n{total} items landed. Analysts open the read-only snapshot:\n  duckdb -readonly {snap}\n")
+        if db.is_lake(db_path):
+            print(f"\n{total} items landed. Analysts attach the lake read-only:\n"
+                  f"  ATTACH '{snap}' AS desk (READ_ONLY); USE desk;\n")
+        else:
+            print(f"\n{total} items landed. Analysts open the read-only snapshot:\n  duckdb -readonly {snap}\n")
         print("Example query:\n" + EXAMPLE_QUERY + "\n")
         for row in con.execute(EXAMPLE_QUERY).fetchall():
             print("  " + "  ".join(str(v) for v in row))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -195,17 +194,20 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
 @flow(name="hourly", log_prints=True)
 def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
            page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None,
-           with_markets: bool = True) -> dict:
+           with_markets: bool = True, with_signals: bool = True) -> dict:
     """Ingest every enabled source once, land it, validate it and compute the signal tables.
 
     Args:
         config_dir: folder with sources.yaml and watchlists.yaml.
-        db_path: the DuckDB file written; a read-only snapshot is published beside it after the run.
+        db_path: the database written: a DuckDB file (a read-only snapshot is published beside it after
+            the run) or a DuckLake, `ducklake:postgres:<connection string>` (see docs/runbook.md).
         as_of: the clock the run reports against (default now; the demo sets the mirror's clock).
         page_cap: Telegram pages fetched per channel per run; what is not reached is kept as a gap for later runs.
         politeness: fetch policy: internet (public sites), mirror (the local mirror) or test.
         source_ids: only these sources (default: every enabled source).
         with_markets: also fetch the watch lists' markets and propose candidates.
+        with_signals: also compute the signal tables. Workers that ingest parts of the sources into one
+            DuckLake at once leave this off and let the `signals` flow, one at a time, do it after them.
     """
     log = get_run_logger()
     started = time.perf_counter()
@@ -225,7 +227,8 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         if with_markets:
             summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches, as_of))
         summary["validation"] = validate_task(cfg, db_path, run_id, as_of)
-        summary["signals"] = signals_task(cfg, db_path, run_id, as_of)
+        if with_signals:
+            summary["signals"] = signals_task(cfg, db_path, run_id, as_of)
     except Exception:
         status = "failed"
         raise

@@ -1,5 +1,11 @@
-"""Recompute the signal tables after a watch list changed: re-annotate the items (all, or those published
-since a date) with the current watch lists and rebuild every story's marts. Story assignments are kept.
+"""The signal tables on their own.
+
+`signals`: what the hourly run's compute-signals step does (annotate the new items, group them, refresh
+the open stories' marts), for when several ingest runs write one DuckLake at once and the signals
+follow them, one at a time.
+
+`recompute_signals`: after a watch list changed, re-annotate the items (all, or those published since
+a date) with the current watch lists and rebuild every story's marts. Story assignments are kept.
 
     python -m flows.signals --config config --db var/desk.duckdb [--since 2026-06-01T00:00:00Z]
 """
@@ -13,7 +19,26 @@ from prefect.artifacts import create_markdown_artifact
 
 from tasks import db, landing
 from tasks.config import load_config
-from tasks.signals.run import recompute
+from tasks.signals.run import compute_signals, recompute
+
+
+@flow(name="signals", log_prints=True)
+def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None) -> dict:
+    """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the database (a DuckDB file or a
+    `ducklake:` setting). as_of: the clock the marts report against (default now)."""
+    log = get_run_logger()
+    cfg = load_config(config_dir)
+    with db.writer(db_path) as con:
+        run_id = landing.start_run(con, "signals", as_of)
+        try:
+            summary = compute_signals(con, cfg, run_id, as_of)
+        except Exception as e:
+            landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
+            raise
+        landing.finish_run(con, run_id, "completed", {"signals": summary})
+    db.publish_snapshot(db_path)
+    log.info("signals: %s", {k: v for k, v in summary.items() if not isinstance(v, (dict, list))})
+    return {**summary, "run_id": run_id}
 
 
 @flow(name="recompute-signals", log_prints=True)

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import random
 import re
 import shutil
 import tempfile
@@ -94,10 +95,18 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
             con.execute("insert into schema_migrations values (?, ?, ?)", [path.stem, digest, utcnow()])
             con.execute("commit")
         except Exception:
-            con.execute("rollback")
+            rollback_if_open(con)
             raise
         applied.append(path.stem)
     return applied
+
+
+def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back after an error; a failed COMMIT has already ended the transaction."""
+    try:
+        con.execute("rollback")
+    except duckdb.TransactionException:
+        pass
 
 
 def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False,
@@ -144,17 +153,52 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         try:
             con.execute(f"attach {_quote(spec)} as {LAKE_ALIAS}{with_options}")
         except duckdb.Error as error:
-            hint = (f"; a new lake needs {LAKE_DATA_PATH_ENV} (where its Parquet files go)"
-                    if not data_path and "data_path" in str(error).lower() else "")
+            hint = ""
+            if read_only and "does not exist" in str(error):
+                hint = "; there is no lake there yet: the first run creates it"
+            elif not data_path and "data_path" in str(error).lower():
+                hint = f"; a new lake needs {LAKE_DATA_PATH_ENV} (where its Parquet files go)"
             raise StorageError(f"cannot open the DuckLake {spec!r}: {error}{hint}") from error
         con.execute(f"use {LAKE_ALIAS}")
         con.execute("set timezone = 'UTC'")
         if not read_only:
-            migrate(con, lake=True)
+            _retrying_conflicts(lambda: migrate(con, lake=True), what=f"migrating {spec!r}")
         return con
     except BaseException:
         con.close()
         raise
+
+
+def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transaction"):
+    """`work()` in one transaction. On a DuckLake, a commit lost to a concurrent writer that touched the
+    same data is rolled back and `work` runs again on the new state, so `work` must read what it needs."""
+    def attempt():
+        con.execute("begin")
+        try:
+            result = work()
+            con.execute("commit")
+            return result
+        except BaseException:
+            rollback_if_open(con)
+            raise
+    return _retrying_conflicts(attempt, what=what)
+
+
+def is_conflict(error: BaseException) -> bool:
+    """A DuckLake commit lost to a concurrent one that changed the same thing: transient, redo the work."""
+    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
+
+
+def _retrying_conflicts(work, *, what: str, attempts: int = 6, first_wait_s: float = 0.2):
+    """Run `work` again after a lost commit, with jittered backoff; any other error is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except duckdb.Error as error:
+            if not is_conflict(error) or attempt == attempts:
+                raise
+            time.sleep(first_wait_s * 2 ** (attempt - 1) * (0.5 + random.random()))
+    raise AssertionError(f"unreachable: {what}")
 
 
 @functools.cache

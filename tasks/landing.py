@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
+from tasks import db
 from tasks.db import sha256_text, utcnow
 from tasks.failpoints import failpoint
 from tasks.items import Item, Market, OddsPoint
@@ -98,14 +99,14 @@ def items_frame(items: list[tuple[str, Item]]) -> pd.DataFrame:
 def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[str, Item]],
                seen_at: datetime | None = None) -> dict[str, Counter]:
     """Upsert items; returns per-source Counter(new=, updated=, unchanged=)."""
-    stats: dict[str, Counter] = {}
     if not items:
-        return stats
+        return {}
     seen_at = seen_at or utcnow()
     df = items_frame(items)
     con.register("incoming_items_df", df)
-    try:
-        con.execute("begin")
+
+    def write() -> dict[str, Counter]:
+        stats: dict[str, Counter] = {}
         con.execute("""
             create or replace temp table incoming_items as
             select * replace (cast(published_at as timestamptz) as published_at) from incoming_items_df
@@ -146,10 +147,10 @@ def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[st
                         n.run_id, n.run_id)
         """, [seen_at, run_id])
         con.execute("drop table incoming_items")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        return stats
+
+    try:
+        stats = db.transaction(con, write, what=f"landing {len(df)} items")
     finally:
         con.unregister("incoming_items_df")
     return stats
@@ -160,9 +161,9 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
     """Upsert market metadata and insert odds points not yet landed. Returns (markets, new odds).
     point_kinds: 'history' or 'snapshot' per odds point (default all 'history')."""
     observed_at = observed_at or utcnow()
-    new_odds = 0
-    con.execute("begin")
-    try:
+
+    def write() -> int:
+        new_odds = 0
         if markets:
             mdf = pd.DataFrame.from_records([m.as_row() for m in markets]).drop_duplicates(
                 subset=["venue", "market_id"], keep="last")
@@ -204,10 +205,9 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
             """, [observed_at, run_id])
             new_odds = con.execute("select count(*) from odds_snapshots").fetchone()[0] - before
             con.unregister("incoming_odds")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        return new_odds
+
+    new_odds = db.transaction(con, write, what=f"landing {len(markets)} markets and {len(odds)} odds points")
     return len(markets), new_odds
 
 

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from tasks.db import rollback_if_open
+
 LEASE = timedelta(minutes=10)
 
 
@@ -105,7 +107,7 @@ def record_attempt(con: duckdb.DuckDBPyConnection, report_id: str, *, at: dateti
             """, [at, error, ok, ok, at, report_id])
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        rollback_if_open(con)
         raise
 
 

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from tasks.config import Config
-from tasks.db import utcnow
+from tasks.db import rollback_if_open, utcnow
 from tasks.failpoints import failpoint
 from tasks.signals.annotate import Annotation, ItemText, annotate
 from tasks.signals.config_sync import sync_config
@@ -90,7 +90,7 @@ def _transaction(con: duckdb.DuckDBPyConnection, work):
         return result
     except BaseException:
         if own:
-            con.execute("rollback")
+            rollback_if_open(con)
         raise
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import duckdb
 
-from tasks.db import utcnow
+from tasks.db import rollback_if_open, utcnow
 
 # field -> SQL condition under which an item "has" it
 TRACKED_FIELDS: dict[str, str] = {
@@ -73,7 +73,7 @@ def detect_drift(con: duckdb.DuckDBPyConnection, run_id: str, *, now: datetime |
                             [(run_id, a.source_id, a.kind, a.detail, raised_at) for a in alerts])
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        rollback_if_open(con)
         raise
     return alerts
 

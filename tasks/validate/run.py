@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from tasks.db import utcnow
+from tasks.db import rollback_if_open, utcnow
 from tasks.landing import QuarantineRow, quarantine
 from tasks.validate.suites import EXPECTATIONS_DIR, TABLES, ExpectationSpec, SuiteSpec, load_suites
 
@@ -399,7 +399,7 @@ def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[tuple], r
         quarantine(con, run_id, STAGE, rows)
         con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        rollback_if_open(con)
         raise
 
 
