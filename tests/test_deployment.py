@@ -32,7 +32,7 @@ PREFECT = Path(sys.executable).with_name("prefect")
 AS_OF = datetime(2026, 6, 28, 19, 5, tzinfo=timezone.utc)     # the demo's first run time
 ENTRYPOINTS = {
     "flows/hourly.py:hourly", "flows/report.py:report", "flows/backfill.py:backfill",
-    "flows/signals.py:recompute_signals",
+    "flows/signals.py:recompute_signals", "flows/signals.py:signals",
 }
 
 
@@ -74,6 +74,8 @@ def test_deployments_name_real_flows_and_their_parameters():
         env = d["work_pool"]["job_variables"]["env"]
         assert env["DO_NOT_TRACK"] == "1" and env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false", name
         assert "password" not in json.dumps(d).lower(), f"{name}: secrets belong in a block, not in prefect.yaml"
+        # One setting moves every deployment from the DuckDB file to a DuckLake.
+        assert d["parameters"]["db_path"] == spec["definitions"]["database"], name
     assert deployments["us-iran-talks"]["work_pool"]["job_variables"]["env"]["DESK_SMTP_BLOCK"] == "desk-smtp"
     # The backfill's range has no default: it must be given at each run.
     required = [p.name for p in inspect.signature(flow_function("flows/backfill.py:backfill")).parameters.values()
