@@ -11,6 +11,7 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows.hourly import close_run, land_items_task, land_raw_task, open_run, parse_task
 from flows.policies import policy as fetch_policy
@@ -103,9 +104,9 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     summary: dict = {"as_of": None, "start": start.isoformat(), "end": end.isoformat()}
     try:
         fetches, coverage = fetch_range_task(cfg, ids, start, policy, page_cap)
-        land_raw_task(db_path, run_id, fetches, [])
-        parsed = keep_range(parse_task(cfg, fetches), coverage, start, end)
-        rows = land_items_task(db_path, run_id, fetches, parsed)
+        land_raw_task(db_path, run_id, quote(fetches), [])
+        parsed = keep_range(parse_task(cfg, quote(fetches)), coverage, start, end)
+        rows = land_items_task(db_path, run_id, quote(fetches), quote(parsed))
         notes = [n for c in coverage if (n := coverage_note(c, start))]
         for note in notes:
             log.warning(note)

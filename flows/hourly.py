@@ -12,6 +12,7 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
+from prefect.utilities.annotations import quote
 
 from flows.policies import policy as fetch_policy
 from tasks import db, landing
@@ -221,11 +222,14 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         policy = fetch_policy(politeness)
         fetches = fetch_task(cfg, ids, cursors, policy, page_cap)
         market_fetches = fetch_markets_task(cfg, db_path, as_of, policy) if with_markets else []
-        land_raw_task(db_path, run_id, fetches, market_fetches)
-        parsed = parse_task(cfg, fetches)
-        rows = land_items_task(db_path, run_id, fetches, parsed)
+        # quote(): the fetched pages and parsed items are large, and Prefect would otherwise walk every
+        # element of a task's inputs looking for futures (seconds per run at a thousand channels).
+        land_raw_task(db_path, run_id, quote(fetches), quote(market_fetches))
+        parsed = parse_task(cfg, quote(fetches))
+        rows = land_items_task(db_path, run_id, quote(fetches), quote(parsed))
         if with_markets:
-            summary["markets"] = land_markets_task(db_path, run_id, parse_markets_task(cfg, market_fetches, as_of))
+            market_parse = parse_markets_task(cfg, quote(market_fetches), as_of)
+            summary["markets"] = land_markets_task(db_path, run_id, quote(market_parse))
         summary["validation"] = validate_task(cfg, db_path, run_id, as_of)
         if with_signals:
             summary["signals"] = signals_task(cfg, db_path, run_id, as_of)
