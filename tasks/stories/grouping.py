@@ -3,8 +3,9 @@
 A story is a keyword sketch: how many of its posts carry each term. Term weights come from the
 stream itself: a term concentrated in few stories (a name, a place, "titanfall") weighs much, a term
 spread over many ("says", "new", "في") weighs little, so no stop-word list is needed in any
-language. A post joins the story whose sketch is most similar to it (cosine) when that similarity
-clears `threshold`; otherwise it starts a story of its own, and later batches may still attach it.
+language. A post joins the story whose sketch is most similar to it (cosine, fading with the time
+since the story was last active) when that similarity clears `threshold`; otherwise it starts a story
+of its own, and later batches may still attach it.
 Posts in different languages meet through language-independent evidence: canonical entity ids,
 URLs and numbers, close in time. Stories that turn out to be one are merged, and the merge is
 recorded (`merges`), never renumbered. Only stories active within `window_hours` are kept, so the
@@ -41,14 +42,18 @@ STATE_VERSION = 1
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROS_PER_HOUR = 3_600_000_000
 ANCHOR_PREFIXES = (ENTITY_PREFIX, URL_PREFIX)
+# A story's term counts enter its sketch damped (count ** 0.75), so the story is found by its recurring
+# words, not mostly by the one every post carries (the company, "gas", "bankruptcy"): a post sharing
+# only that word scores lower, one sharing several of the others higher.
+COUNT_DAMPING = 0.75
 
 
 @dataclass(frozen=True, slots=True)
 class GroupingParams:
-    threshold: float = 0.25         # post-to-story cosine needed to join a story
-    merge_threshold: float = 0.30   # story-to-story cosine needed to merge two stories
+    threshold: float = 0.19         # post-to-story cosine needed to join a story
+    merge_threshold: float = 0.24   # story-to-story cosine needed to merge two stories
     link_threshold: float = 0.50    # cosine over entities/URLs/numbers alone, for cross-language links
-    window_hours: float = 72.0      # a story quiet for longer is closed and forgotten
+    window_hours: float = 72.0      # word matches fade to nothing over this quiet time, then the story closes
     link_hours: float = 12.0        # entity-only links need posts this close in time
     sketch_size: int = 48           # terms kept per story for matching
 
@@ -225,8 +230,8 @@ class StoryGrouper:
         found = self._stories.get(self._number_of(self.resolve(story)))
         if found is None:
             raise KeyError(f"no open story {story!r}")
-        weights = {t: c * self._weight(t) for t, c in found.terms.items()}
-        return sorted(weights, key=weights.__getitem__, reverse=True)[:limit]
+        scored = self._term_scores(found)
+        return sorted(scored, key=scored.__getitem__, reverse=True)[:limit]
 
     # ---- state ----------------------------------------------------------------------------------
 
@@ -313,7 +318,7 @@ class StoryGrouper:
     # ---- weights and sketches -------------------------------------------------------------------
 
     def _refresh(self, batch_terms: list[list[str]]) -> None:
-        """Recompute term weights from the open stories (plus the unplaced batch), then sketches."""
+        """Recompute term weights from the open stories (and the batch, for new terms), then sketches."""
         totals: dict[str, int] = {}
         count_logs: dict[str, float] = {}
         for story in self._stories.values():
@@ -329,7 +334,10 @@ class StoryGrouper:
         for term, total in totals.items():
             # Effective number of stories holding the term: exp of the entropy of its spread.
             spread = math.exp(math.log(total) - count_logs[term] / total)
-            weights[term] = math.log(documents / (spread + unplaced.get(term, 0) + 0.5))
+            weights[term] = math.log(documents / (spread + 0.5))
+        # Only terms no open story holds are weighed by how many of the batch's posts carry them (the cold
+        # start): a story's own words are frequent in a batch because the story is busy, not because
+        # they are common, so counting those posts would weaken exactly the words that find the story.
         for term, count in unplaced.items():
             if term not in weights:
                 weights[term] = math.log(documents / (count + 0.5))
@@ -345,11 +353,14 @@ class StoryGrouper:
             found = math.log((len(self._stories) + 1) / 0.5)
         return found
 
+    def _term_scores(self, story: _Story) -> dict[str, float]:
+        return {t: c ** COUNT_DAMPING * self._weight(t) for t, c in story.terms.items()}
+
     def _sketch(self, story: _Story) -> None:
         if story.sketch is not None:
             self._unindex(story)
         limit = self.params.sketch_size
-        scored = {t: c * self._weight(t) for t, c in story.terms.items()}
+        scored = self._term_scores(story)
         ranked = sorted(scored, key=scored.__getitem__, reverse=True)
         story.sketch = _Vector.of({t: scored[t] for t in ranked[:limit]})
         independent = [t for t in ranked if _is_language_independent(t)][:limit]
@@ -395,16 +406,22 @@ class StoryGrouper:
                 story = self._stories[number]
                 if number == exclude or story.size < min_size:
                     continue
-                if self._gap(story, micros, span) > window:
+                gap = self._gap(story, micros, span)
+                if gap > window:
                     continue
-                strength = dot / (text.norm * story.sketch.norm) / threshold
+                # Word evidence fades linearly over the window (time-decayed single pass, as in TDT): a
+                # story quiet for a day needs a closer match than one still running.
+                fading = 1 - gap / window
+                strength = dot / (text.norm * story.sketch.norm) * fading / threshold
                 if strength >= best_strength and (strength > best_strength or best is None):
                     best, best_strength = number, strength
-        if independent.norm > 0:
+        anchors = [t for t in independent.weights if _is_anchor(t)]
+        # One entity id names someone; it does not make a story. Linking without shared words takes a URL
+        # (one article) or at least two ids on the post.
+        if len(anchors) >= 2 or any(t.startswith(URL_PREFIX) for t in anchors):
             linked: dict[int, None] = {}
-            for term in independent.weights:
-                if _is_anchor(term):
-                    linked.update(dict.fromkeys(self._anchor_index.get(term, ())))
+            for term in anchors:
+                linked.update(dict.fromkeys(self._anchor_index.get(term, ())))
             for number in linked:
                 story = self._stories[number]
                 if number == exclude or story.size < min_size or story.independent.norm == 0:
