@@ -65,7 +65,12 @@ def _without_prefect() -> None:
     for name in dir(prefect.artifacts):
         if name.startswith("create_") and name.endswith("artifact"):
             setattr(prefect.artifacts, name, lambda *_a, **_k: None)
-    Task.__call__ = lambda self, *args, **kwargs: self.fn(*args, **kwargs)
+    from prefect.utilities.annotations import BaseAnnotation
+
+    def plain(value):
+        return value.unwrap() if isinstance(value, BaseAnnotation) else value
+
+    Task.__call__ = lambda self, *args, **kwargs: self.fn(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
 
 
 def _time_stages(stages: list[dict], flow_started: list[float]) -> None:
