@@ -85,20 +85,34 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
         sql = path.read_text(encoding="utf-8")
         digest = hashlib.sha256(sql.encode()).hexdigest()
         if path.stem in done:
-            if done[path.stem] != digest:
-                raise RuntimeError(
-                    f"migration {path.name} changed after it was applied; add a new migration instead")
-            continue
-        con.execute("begin")
-        try:
-            con.execute(without_key_constraints(sql) if lake else sql)
-            con.execute("insert into schema_migrations values (?, ?, ?)", [path.stem, digest, utcnow()])
-            con.execute("commit")
-        except Exception:
-            rollback_if_open(con)
-            raise
-        applied.append(path.stem)
+            _check_digest(path, done[path.stem], digest)
+        elif _apply_migration(con, path, without_key_constraints(sql) if lake else sql, digest):
+            applied.append(path.stem)
     return applied
+
+
+def _apply_migration(con: duckdb.DuckDBPyConnection, path: Path, sql: str, digest: str) -> bool:
+    """One migration and its record in one transaction. Whether it is applied is read again inside
+    the transaction: another writer of the same lake may have applied it since `migrate` looked."""
+    con.execute("begin")
+    try:
+        row = con.execute("select sha256 from schema_migrations where name = ?", [path.stem]).fetchone()
+        if row is not None:
+            con.execute("rollback")
+            _check_digest(path, row[0], digest)
+            return False
+        con.execute(sql)
+        con.execute("insert into schema_migrations values (?, ?, ?)", [path.stem, digest, utcnow()])
+        con.execute("commit")
+        return True
+    except Exception:
+        rollback_if_open(con)
+        raise
+
+
+def _check_digest(path: Path, recorded: str, digest: str) -> None:
+    if recorded != digest:
+        raise RuntimeError(f"migration {path.name} changed after it was applied; add a new migration instead")
 
 
 def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
@@ -151,7 +165,8 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             options.append(f"data_path {_quote(data_path)}")
         with_options = f" ({', '.join(options)})" if options else ""
         try:
-            con.execute(f"attach {_quote(spec)} as {LAKE_ALIAS}{with_options}")
+            _retrying_conflicts(lambda: con.execute(f"attach {_quote(spec)} as {LAKE_ALIAS}{with_options}"),
+                                what=f"attaching {spec!r}")
         except duckdb.Error as error:
             hint = ""
             if read_only and "does not exist" in str(error):
@@ -185,8 +200,14 @@ def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transact
 
 
 def is_conflict(error: BaseException) -> bool:
-    """A DuckLake commit lost to a concurrent one that changed the same thing: transient, redo the work."""
-    return isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower()
+    """Lost to a concurrent writer, so transient: redo the work. Either a DuckLake commit that lost to
+    one changing the same thing, or two processes creating a new lake's catalog tables at once (the
+    loser's CREATE TABLE hits PostgreSQL's unique index on type names)."""
+    message = str(error).lower()
+    if isinstance(error, duckdb.TransactionException) and "conflict" in message:
+        return True
+    return "failed to initialize ducklake" in message and (
+        "duplicate key value" in message or "already exists" in message)
 
 
 def _retrying_conflicts(work, *, what: str, attempts: int = 6, first_wait_s: float = 0.2):

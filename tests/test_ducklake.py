@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,6 +48,37 @@ def test_a_new_lake_gets_every_migration_recorded_with_its_files_digest(lake):
     finally:
         con.close()
     assert db.migrate(db.connect(lake), lake=True) == []   # a second writer applies nothing
+
+
+def test_writers_opening_a_new_lake_at_once_all_succeed_and_migrate_it_once(postgres, tmp_path, monkeypatch):
+    # Regression: workers started together on a new lake lost the race to create DuckLake's catalog
+    # tables ("duplicate key value ... pg_type_typname_nsp_index") or to apply a migration another
+    # writer had just committed ("Column with name point_kind already exists").
+    monkeypatch.setenv(db.LAKE_DATA_PATH_ENV, str(tmp_path / "lake-files") + "/")
+    for _ in range(3):
+        setting = f"{db.LAKE_PREFIX}postgres:{postgres.create_database()}"
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def open_lake():
+            start.wait()
+            try:
+                db.connect(setting).close()
+            except BaseException as error:   # noqa: BLE001 - collected and asserted below
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_lake) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        con = db.connect(setting)
+        try:
+            names = [row[0] for row in con.execute("select name from schema_migrations").fetchall()]
+        finally:
+            con.close()
+        assert sorted(names) == [p.stem for p in db.migrations()]
 
 
 def test_key_constraints_are_dropped_for_a_lake_and_key_columns_stay_not_null():
