@@ -66,6 +66,25 @@ def test_views_change_is_not_an_edit(fresh_db):
     assert fresh_db.execute("select count(*) from item_history").fetchone()[0] == 0
 
 
+def test_a_post_seen_again_unchanged_only_moves_its_last_seen_marks(fresh_db):
+    """Unchanged rows skip the merge; any other change, a list or a null included, still lands."""
+    later = datetime(2026, 6, 28, 22, 46, tzinfo=timezone.utc)
+    batch = [post("101", outlinks=["https://a.example/1"]), post("102"), post("103", author="A"), post("104")]
+    landing.land_items(fresh_db, "r1", batch, seen_at=T)
+    before = dict(fresh_db.execute("select item_id, items from items").fetchall())
+    changed = [post("101", outlinks=["https://a.example/2"]), post("102", author="B"), post("103"), post("104")]
+    stats = landing.land_items(fresh_db, "r2", changed, seen_at=later)
+    assert stats["alalamarabic"] == {"unchanged": 4}
+    after = dict(fresh_db.execute("select item_id, items from items").fetchall())
+    assert {k: after[k] | {"last_seen_at": None, "last_run_id": None} for k in after} == {
+        k: before[k] | {"last_seen_at": None, "last_run_id": None,
+                        **({"outlinks": ["https://a.example/2"]} if k == "101" else {}),
+                        **({"author": "B"} if k == "102" else {}), **({"author": None} if k == "103" else {})}
+        for k in before}
+    assert {(r["last_seen_at"], r["last_run_id"]) for r in after.values()} == {(later, "r2")}
+    assert {r["version_seen_at"] for r in after.values()} == {T}
+
+
 def test_times_are_utc_and_arrays_kept(fresh_db):
     rid = landing.start_run(fresh_db, "hourly", None)
     landing.land_items(fresh_db, rid, [post("5", media_kinds=["photo", "video"], outlinks=["https://x.org"])])

@@ -10,7 +10,7 @@ import pytest
 
 from tasks import db, landing
 from tasks.config import load_config
-from tasks.items import Item
+from tasks.items import Item, Market, OddsPoint
 from tasks.signals import compute_signals
 from tasks.signals.models import ModelError, load_models
 
@@ -143,3 +143,54 @@ def test_a_mart_must_say_how_it_is_refreshed(tmp_path):
     (tmp_path / "marts" / "mart_x.sql").write_text("select 1 as x\n", encoding="utf-8")
     with pytest.raises(ModelError, match="mart_x.sql"):
         load_models(tmp_path)
+
+
+BLOCKADE = Market("polymarket", "551234", "US announces a new blockade of Iran by July 31?", ["Yes", "No"],
+                  slug="us-announces-new-blockade-of-iran-by-july-31")
+POSTS_ONLY = ["int_relay_links", "mart_contradictions", "mart_relays", "mart_story_registers", "mart_story_timeline"]
+
+
+def priced(yes: float, at: datetime) -> list[OddsPoint]:
+    return [OddsPoint("polymarket", "551234", "Yes", yes, at), OddsPoint("polymarket", "551234", "No", 1 - yes, at)]
+
+
+def test_a_run_with_nothing_new_keeps_post_marts_and_still_refreshes_odds_marts(tmp_path, cfg, monkeypatch):
+    """The same runs twice: as they are, and with every mart recomputed; the tables must not differ."""
+    tables = [*MARTS, "int_scoped_story_items", "int_relay_links"]
+    edited = Item(**{**ALALAM_2024.as_row(), "text": ALALAM_2024.text + "\n\n(محدّث)", "edited": True})
+    hours = [  # (clock, posts landed, odds landed)
+        (utc("2026-06-28T20:30:00"), [GOLD, REUTERS_2010, ALALAM_2024],
+         priced(0.20, utc("2026-06-27T20:00:00")) + priced(0.20, utc("2026-06-28T20:00:00"))),
+        (utc("2026-06-28T21:05:00"), [BBC_2041, SPRINTER_2046], []),
+        (utc("2026-06-28T21:35:00"), [], priced(0.35, utc("2026-06-28T21:30:00"))),     # only the odds move
+        (utc("2026-06-28T22:05:00"), [], []),                                           # nothing at all
+        (utc("2026-06-28T22:35:00"), [edited], []),
+        (utc("2026-07-08T22:35:00"), [], []),                                           # every story closed
+    ]
+
+    def run_hours(path, keep: bool) -> tuple[list[dict], list[dict]]:
+        con = db.connect(path)
+        summaries, snapshots = [], []
+        with monkeypatch.context() as m:
+            if not keep:
+                from tasks.signals import run as signals_run
+                full = signals_run.refresh_marts
+                m.setattr(signals_run, "refresh_marts", lambda *a, **k: full(*a, **{**k, "may_keep_posts_only": False}))
+            for n, (clock, posts, odds) in enumerate(hours, start=1):
+                land(con, f"r{n}", posts, clock)
+                landing.land_markets(con, f"r{n}", [BLOCKADE], odds, observed_at=clock)
+                summaries.append(compute_signals(con, cfg, f"r{n}", clock))
+                snapshots.append({t: sorted(map(repr, con.execute(f"select * from {t}").fetchall())) for t in tables})
+        con.close()
+        return summaries, snapshots
+
+    kept, kept_tables = run_hours(tmp_path / "kept.duckdb", keep=True)
+    full, full_tables = run_hours(tmp_path / "full.duckdb", keep=False)
+    assert kept_tables == full_tables
+    assert [s["marts_kept"] for s in kept] == [[], [], POSTS_ONLY, POSTS_ONLY, [], POSTS_ONLY]
+    assert all(s["marts_kept"] == [] for s in full)
+    odds_moved = kept_tables[2]
+    assert odds_moved["mart_story_odds"] != kept_tables[1]["mart_story_odds"]
+    assert odds_moved["mart_signal_status"] != kept_tables[1]["mart_signal_status"]
+    assert all(odds_moved[t] == kept_tables[1][t] for t in POSTS_ONLY if t.startswith("mart_"))
+    assert kept_tables[4]["mart_story_timeline"] != kept_tables[3]["mart_story_timeline"]   # the edit shows

@@ -3,14 +3,92 @@
 -- speaker from another source (near-duplicate). The strongest kind wins, then the earliest post.
 -- Rebuilt every run, as a table.
 -- grain: one relaying post of one story of one watch list. key: (watchlist_id, story_id, source_id, item_id)
+-- inputs: posts
 with members as (
     select * from int_scoped_story_items
 ),
 
+-- Only pairs that can be a relay are joined (every pair of a story would cost its size squared): a
+-- forward of the earlier post, a link to it, a citation of its source, or its speaker's same claims.
+-- Pairs carry both posts: joined back to members instead, the planner paired every post of a story first.
+posts as (
+    select
+        watchlist_id, story_id, source_id, item_id, published_at, url_key, speaker_id,
+        case when speaker_id is not null and len(claims) > 0 then list_sort(claims) end as sorted_claims,
+        {
+            source_id: source_id, item_id: item_id, published_at: published_at,
+            published_minute: published_minute, url_key: url_key, forwarded_key: forwarded_key,
+            link_keys: link_keys, cited_source_ids: cited_source_ids, speaker_id: speaker_id, claims: claims
+        } as post
+    from members
+),
+
+linking as (
+    select watchlist_id, story_id, published_at, post, unnest(post.link_keys) as link_key
+    from posts
+),
+
+citing as (
+    select watchlist_id, story_id, published_at, post, unnest(post.cited_source_ids) as cited_source_id
+    from posts
+),
+
+forwards as (
+    select later.watchlist_id, later.story_id, later.post as later, earlier.post as earlier
+    from posts as later
+    join posts as earlier
+        on earlier.watchlist_id = later.watchlist_id
+        and earlier.story_id = later.story_id
+        and earlier.url_key = later.post.forwarded_key
+        and earlier.published_at < later.published_at
+),
+
+links as (
+    select later.watchlist_id, later.story_id, later.post as later, earlier.post as earlier
+    from linking as later
+    join posts as earlier
+        on earlier.watchlist_id = later.watchlist_id
+        and earlier.story_id = later.story_id
+        and earlier.url_key = later.link_key
+        and earlier.published_at < later.published_at
+),
+
+citations as (
+    select later.watchlist_id, later.story_id, later.post as later, earlier.post as earlier
+    from citing as later
+    join posts as earlier
+        on earlier.watchlist_id = later.watchlist_id
+        and earlier.story_id = later.story_id
+        and earlier.source_id = later.cited_source_id
+        and earlier.published_at < later.published_at
+),
+
+near_duplicates as (
+    select later.watchlist_id, later.story_id, later.post as later, earlier.post as earlier
+    from posts as later
+    join posts as earlier
+        on earlier.watchlist_id = later.watchlist_id
+        and earlier.story_id = later.story_id
+        and earlier.speaker_id = later.speaker_id
+        and earlier.sorted_claims = later.sorted_claims
+        and earlier.published_at < later.published_at
+    where earlier.source_id <> later.source_id
+),
+
+pairs as (
+    select * from forwards
+    union
+    select * from links
+    union
+    select * from citations
+    union
+    select * from near_duplicates
+),
+
 candidates as (
     select
-        later.watchlist_id,
-        later.story_id,
+        watchlist_id,
+        story_id,
         later.source_id,
         later.item_id,
         earlier.source_id as relay_of_source_id,
@@ -35,11 +113,7 @@ candidates as (
         -- among the cited outlet's posts, prefer the one with the same speaker and claims
         (coalesce(later.speaker_id = earlier.speaker_id, false))::integer
             + (len(list_intersect(later.claims, earlier.claims)) > 0)::integer as likeness
-    from members as later
-    join members as earlier
-        on earlier.watchlist_id = later.watchlist_id
-        and earlier.story_id = later.story_id
-        and earlier.published_at < later.published_at
+    from pairs
 ),
 
 final as (

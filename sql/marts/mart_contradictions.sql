@@ -3,6 +3,7 @@
 -- grain: one pair of posts.
 -- key: (watchlist_id, story_id, claim_a, source_id_a, item_id_a, claim_b, source_id_b, item_id_b)
 -- refresh: story
+-- inputs: posts
 with scope as (
     select distinct watchlist_id, story_id from signal_scope
 ),

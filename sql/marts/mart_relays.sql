@@ -1,6 +1,7 @@
 -- Mart: every relay in the stories that matter: which earlier post it relays, how, and how much later.
 -- grain: one relaying post. key: (source_id, item_id)
 -- refresh: story
+-- inputs: posts
 with scope as (
     select distinct story_id from signal_scope
 ),

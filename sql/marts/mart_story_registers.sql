@@ -2,6 +2,7 @@
 -- who spoke first and loudest.
 -- grain: one register of one story of one watch list. key: (watchlist_id, story_id, register)
 -- refresh: story
+-- inputs: posts
 with scope as (
     select distinct watchlist_id, story_id from signal_scope
 ),

@@ -3,6 +3,7 @@
 -- or relay of which earlier post and how many minutes later.
 -- grain: one post of one story of one watch list. key: (watchlist_id, story_id, source_id, item_id)
 -- refresh: story
+-- inputs: posts
 with members as (
     select * from int_scoped_story_items
 ),

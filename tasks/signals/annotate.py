@@ -15,6 +15,7 @@ from tasks.signals.lexicon import (
     SPEECH_VERB_REGEXES,
     Lexicon,
     SignalItemRule,
+    Words,
 )
 from tasks.signals.links import post_account, url_key
 from tasks.signals.textnorm import normalize, script_language, soft_text, words
@@ -223,7 +224,7 @@ def annotate(item: ItemText, lex: Lexicon) -> Annotation:
     lang = script_language(text, item.lang)
     ann = Annotation(item.source_id, item.item_id, lang)
     norm = normalize(text)
-    toks = words(norm)
+    toks = Words(words(norm))
     mentions = lex.speaker_terms.find(toks)
     ann.actors = _unique(t for _, _, t, _ in mentions)
     ann.places = _unique(t for _, _, t, _ in lex.place_terms.find(toks))

@@ -6,9 +6,11 @@ actor or claim (their spellings and patterns are pooled).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tasks.config import Config, Source, Watchlist
@@ -126,17 +128,20 @@ class TermMatcher:
 
     def find(self, toks: list[tuple[str, int, int]]) -> list[tuple[int, int, str, str]]:
         """(start, end, target, configured spelling) for each match in a normalised text's `words`,
-        in text order."""
+        in text order. Pass a `Words` when several matchers read one text."""
+        starts = (toks if isinstance(toks, Words) else Words(toks)).starts
+        # Only words that can begin a term are tried; the rest would fail at their first word.
+        tried = sorted({i for first in self._index.keys() & starts.keys() for i in starts[first]})
         out = []
-        i = 0
-        while i < len(toks):
+        resume = 0
+        for i in tried:
+            if i < resume:
+                continue
             hit = self._match_at(toks, i)
             if hit:
                 n, target, spelling = hit
                 out.append((toks[i][1], toks[i + n - 1][2], target, spelling))
-                i += n
-            else:
-                i += 1
+                resume = i + n
         return out
 
     def _match_at(self, toks: list[tuple[str, int, int]], i: int) -> tuple[int, str, str] | None:
@@ -146,6 +151,19 @@ class TermMatcher:
                 if i + n <= len(toks) and all(toks[i + k][0] == seq[k] for k in range(1, n)):
                     return n, target, spelling
         return None
+
+
+class Words(list):
+    """A normalised text's `words`, with where each first-word spelling (`_prefix_variants`) occurs,
+    worked out once for all the matchers run over the text."""
+
+    @functools.cached_property
+    def starts(self) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for i, (word, _, _) in enumerate(self):
+            for variant in _prefix_variants(word):
+                found.setdefault(variant, []).append(i)
+        return found
 
 
 def _prefix_variants(word: str) -> list[str]:
@@ -175,16 +193,33 @@ def _normalize_regex(pattern: str) -> str:
 
 
 # Word lists may carry the attached Arabic prefixes too ("وقال", "وسترد").
-_WORD_START = r"(?:(?<!\w)|(?<=(?<!\w)[وفبل])|(?<=(?<!\w)[وف][بل]))"
+_WORD_START = re.compile(r"(?:(?<!\w)|(?<=(?<!\w)[وفبل])|(?<=(?<!\w)[وف][بل]))")
 
 
-def _compile_word_lists(lists: dict[str, list[str]]) -> list[tuple[str, re.Pattern]]:
-    return [(name, re.compile(rf"{_WORD_START}(?:{_word_list_regex(forms)})(?!\w)")) for name, forms in lists.items()]
+class WordListRegex:
+    """A word list's forms, matched where a word (or its attached prefix) starts, like
+    `re.compile(WORD_START + forms).finditer`: the forms are searched first and the start checked
+    after, because a pattern opening with lookbehinds is tried at every character (ten times slower)."""
+
+    def __init__(self, forms: list[str]):
+        self.pattern = re.compile(rf"(?:{_word_list_regex(forms)})(?!\w)")
+
+    def finditer(self, text: str, pos: int = 0) -> Iterator[re.Match]:
+        while (m := self.pattern.search(text, pos)) is not None:
+            if _WORD_START.match(text, m.start()):
+                yield m
+                pos = max(m.end(), m.start() + 1)
+            else:
+                pos = m.start() + 1
+
+
+def _compile_word_lists(lists: dict[str, list[str]]) -> list[tuple[str, WordListRegex]]:
+    return [(name, WordListRegex(forms)) for name, forms in lists.items()]
 
 
 SPEECH_VERB_REGEXES = _compile_word_lists(SPEECH_VERBS)
 ACT_CUE_REGEXES = _compile_word_lists(ACT_CUES)
-ACCORDING_TO_REGEX = re.compile(rf"{_WORD_START}(?:{_word_list_regex(ACCORDING_TO)})(?!\w)")
+ACCORDING_TO_REGEX = WordListRegex(ACCORDING_TO)
 
 
 @dataclass(frozen=True, slots=True)

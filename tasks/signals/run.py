@@ -5,7 +5,9 @@ marts. Cost follows the new items and the open stories, not the history:
   annotation yet);
 - only those items are fed to the story grouper (its saved state carries the rest);
 - story marts are recomputed for the open stories (last item within the watch list's window before
-  as_of) and the stories this run touched; closed stories keep their rows.
+  as_of) and the stories this run touched; closed stories keep their rows;
+- a run that annotates nothing, with the scope within the last run's, keeps the rows of the marts made
+  from posts alone (see tasks.signals.models) and recomputes only what moves with the clock and odds.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import json
 import logging
 import time
 from collections import namedtuple
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 
 import duckdb
@@ -36,6 +38,8 @@ ANNOTATION_COLUMNS = [
     "cited_source_ids", "medium", "attributed_to", "attribution_chain", "url_key", "link_keys",
     "forwarded_key", "watchlist_ids", "entities", "lexicon_fingerprint", "annotated_at", "run_id",
 ]
+
+_ANNOTATION_FIELDS = [f.name for f in fields(Annotation) if f.name != "signal_hits"]
 
 _CANDIDATE_COLUMNS = """
     i.source_id, i.item_id, i.url, i.text, i.declared_lang, i.outlinks, i.forwarded_from_url,
@@ -67,6 +71,7 @@ class _Prepared:
     grouped: GroupingResult
     reshaped: set[str]
     in_scope: int
+    scope_shrank: bool              # every story in scope was in the last finished run's scope
     phases: dict[str, float]
 
 
@@ -131,15 +136,20 @@ def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config, models: list, run_id: 
     touched = _touched_stories(con, candidates) | grouped.touched_story_ids
     absorbed = {a for a, _, _ in grouped.merges}
     reshaped = set(reshaped_marts(con, models))
-    in_scope = _write_scope(con, cfg, as_of, run_id, touched, absorbed, rebuild_all or bool(reshaped))
+    in_scope, scope_shrank = _write_scope(con, cfg, as_of, run_id, touched, absorbed,
+                                          rebuild_all or bool(reshaped))
     phases["scope"] = time.perf_counter() - mark
     return _Prepared(run_id, as_of, lex.fingerprint, watermark, lexicon_changed, len(annotations), grouped,
-                     reshaped, in_scope, phases)
+                     reshaped, in_scope, scope_shrank, phases)
 
 
 def _finish(con: duckdb.DuckDBPyConnection, models: list, p: _Prepared, started: float, rebuild_all: bool) -> dict:
     mark = time.perf_counter()
-    mart_stats = refresh_marts(con, models, p.reshaped)
+    # Annotation covers every new or edited post and every watch list change; with none, and no story
+    # entering the scope, the posts of the stories in scope are as the last run left them.
+    unchanged = not (p.annotated or p.grouped.assigned or p.grouped.merges or p.reshaped or p.lexicon_changed
+                     or rebuild_all) and p.scope_shrank
+    mart_stats = refresh_marts(con, models, p.reshaped, may_keep_posts_only=unchanged)
     p.phases["marts"] = time.perf_counter() - mark
 
     new_watermark = con.execute("select max(version_seen_at) from items").fetchone()[0]
@@ -160,6 +170,7 @@ def _finish(con: duckdb.DuckDBPyConnection, models: list, p: _Prepared, started:
         "stories_of_interest": interest,
         "signals_seen": seen,
         "marts_rebuilt": "all" if rebuild_all else sorted(p.reshaped),
+        "marts_kept": sorted(name for name, st in mart_stats.items() if st.get("kept")),
         "lexicon_changed": p.lexicon_changed,
         "seconds": round(time.perf_counter() - started, 3),
         "phase_seconds": {k: round(v, 3) for k, v in p.phases.items()},
@@ -225,8 +236,7 @@ def _write_annotations(con: duckdb.DuckDBPyConnection, candidates: list, annotat
     records = []
     hits = []
     for r, a in zip(candidates, annotations):
-        d = asdict(a)
-        d.pop("signal_hits")
+        d = {name: getattr(a, name) for name in _ANNOTATION_FIELDS}     # asdict's deep copy is not needed
         d.update(content_sha256=r.content_sha256, published_at=r.published_at,
                  lexicon_fingerprint=lex.fingerprint, annotated_at=now, run_id=run_id)
         records.append(d)
@@ -313,14 +323,17 @@ def _touched_stories(con: duckdb.DuckDBPyConnection, candidates: list) -> set[st
 
 
 def _write_scope(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: datetime, run_id: str,
-                 touched: set[str], absorbed: set[str], rebuild_all: bool) -> int:
+                 touched: set[str], absorbed: set[str], rebuild_all: bool) -> tuple[int, bool]:
     """Which stories each watch list recomputes now: all of them on a rebuild, else the open ones, the
     ones this run touched, and those a merge absorbed (their rows must go). The scope of an earlier run
-    whose models did not finish is carried over."""
+    whose models did not finish is carried over. Returns the stories in scope, and whether the scope
+    lies within the last run's (which must have finished)."""
     unfinished = con.execute("""
         select story_id, reason from signal_scope s
         where not exists (select 1 from signal_runs r where r.run_id = s.run_id)
     """).fetchall()
+    con.execute("create or replace temp table previous_scope as select distinct watchlist_id, story_id "
+                "from signal_scope")
     touched = touched | {sid for sid, reason in unfinished if reason != "absorbed"}
     absorbed = absorbed | {sid for sid, reason in unfinished if reason == "absorbed"}
     con.execute("delete from signal_scope")
@@ -359,4 +372,12 @@ def _write_scope(con: duckdb.DuckDBPyConnection, cfg: Config, as_of: datetime, r
     finally:
         con.unregister("scope_marked")
         con.unregister("scope_windows")
-    return con.execute("select count(distinct story_id) from signal_scope").fetchone()[0]
+    in_scope, entered = con.execute("""
+        select count(distinct story_id),
+               count(*) filter (where not exists (select 1 from previous_scope p
+                                                  where p.watchlist_id = s.watchlist_id and p.story_id = s.story_id))
+        from signal_scope s
+    """).fetchone()
+    con.execute("drop table previous_scope")
+    has_previous = con.execute("select count(*) > 0 from signal_runs").fetchone()[0]
+    return in_scope, has_previous and not unfinished and entered == 0

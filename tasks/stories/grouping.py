@@ -158,6 +158,12 @@ class _Story:
     langs: dict[str, int] = field(default_factory=dict)
     sketch: _Vector | None = None   # top terms by count x weight, all kinds
     independent: _Vector | None = None  # entities, URLs and numbers only
+    # Kept between sketches so that adding a post rescores its own terms only: each term's score under
+    # the current weights, its position in `terms` (ties rank in that order), and the anchor terms.
+    scores: dict[str, float] | None = None
+    positions: dict[str, int] = field(default_factory=dict)
+    anchors: dict[str, None] = field(default_factory=dict)
+    defaulted: bool = False         # some term had no weight of its own (its score moves with the story count)
 
     def gap(self, micros: int) -> int:
         return max(0, self.first - micros, micros - self.last)
@@ -184,7 +190,7 @@ class StoryGrouper:
         self._watermark: int | None = None
         self._absorbed: dict[str, str] = {}
         self._weights: dict[str, float] = {}
-        self._index: dict[str, dict[int, None]] = {}
+        self._index: dict[str, dict[int, float]] = {}     # term -> stories whose sketch has it, with its weight there
         self._anchor_index: dict[str, dict[int, None]] = {}
 
     # ---- public API -----------------------------------------------------------------------------
@@ -356,28 +362,61 @@ class StoryGrouper:
     def _term_scores(self, story: _Story) -> dict[str, float]:
         return {t: c ** COUNT_DAMPING * self._weight(t) for t, c in story.terms.items()}
 
-    def _sketch(self, story: _Story) -> None:
+    def _sketch(self, story: _Story, changed: list[str] | None = None) -> None:
+        """Rank the story's terms into its sketches and index it. `changed`: the only terms whose count
+        moved since the last sketch under the same weights; None rescores every term."""
         if story.sketch is not None:
             self._unindex(story)
         limit = self.params.sketch_size
-        scored = self._term_scores(story)
-        ranked = sorted(scored, key=scored.__getitem__, reverse=True)
-        story.sketch = _Vector.of({t: scored[t] for t in ranked[:limit]})
-        independent = [t for t in ranked if _is_language_independent(t)][:limit]
+        if changed is None or not self._rescore(story, changed):
+            scored = story.scores = self._term_scores(story)
+            story.positions = {t: i for i, t in enumerate(story.terms)}
+            story.anchors = dict.fromkeys(t for t in story.terms if _is_anchor(t))
+            story.defaulted = any(t not in self._weights for t in story.terms)
+            ranked = sorted(scored, key=scored.__getitem__, reverse=True)
+            top = ranked[:limit]
+            independent = [t for t in ranked if _is_language_independent(t)][:limit]
+        else:
+            # Scores only rose, and only the changed terms': the new leaders are among the old ones and those.
+            scored = story.scores
+            assert scored is not None and story.sketch is not None and story.independent is not None
+            top = self._leaders(story, [*story.sketch.weights, *changed])
+            independent = self._leaders(story, [*story.independent.weights,
+                                                *(t for t in changed if _is_language_independent(t))])
+        story.sketch = _Vector.of({t: scored[t] for t in top})
         story.independent = _Vector.of({t: scored[t] for t in independent})
-        for term in story.sketch.weights:
-            self._index.setdefault(term, {})[story.number] = None
-        for term in story.terms:
-            if _is_anchor(term):
-                self._anchor_index.setdefault(term, {})[story.number] = None
+        for term, weight in story.sketch.weights.items():
+            self._index.setdefault(term, {})[story.number] = weight
+        for term in story.anchors:
+            self._anchor_index.setdefault(term, {})[story.number] = None
+
+    def _rescore(self, story: _Story, changed: list[str]) -> bool:
+        """Update the kept scores for the changed terms; False when they must all be recomputed."""
+        # A full sort is needed when the weights are not all positive (a higher count would lower a score).
+        if (story.scores is None or story.defaulted
+                or not all(self._weights.get(t, 0.0) > 0.0 for t in changed)):
+            return False
+        for term in changed:
+            if term not in story.positions:
+                story.positions[term] = len(story.positions)
+                if _is_anchor(term):
+                    story.anchors[term] = None
+            story.scores[term] = story.terms[term] ** COUNT_DAMPING * self._weights[term]
+        return True
+
+    def _leaders(self, story: _Story, candidates: list[str]) -> list[str]:
+        """The sketch's terms among `candidates`: highest score first, ties in term order (as a full sort)."""
+        scores, positions = story.scores, story.positions
+        assert scores is not None
+        unique = dict.fromkeys(candidates)
+        return sorted(unique, key=lambda t: (-scores[t], positions[t]))[:self.params.sketch_size]
 
     def _unindex(self, story: _Story) -> None:
         assert story.sketch is not None
         for term in story.sketch.weights:
             self._index.get(term, {}).pop(story.number, None)
-        for term in story.terms:
-            if _is_anchor(term):
-                self._anchor_index.get(term, {}).pop(story.number, None)
+        for term in story.anchors:
+            self._anchor_index.get(term, {}).pop(story.number, None)
 
     def _post_vectors(self, terms: Iterable[str]) -> tuple[_Vector, _Vector]:
         weights = {t: self._weight(t) for t in terms}
@@ -398,10 +437,12 @@ class StoryGrouper:
         best, best_strength = None, 1.0
         if text.norm > 0:
             dots: dict[int, float] = {}
+            index = self._index
             for term, weight in text.weights.items():
-                for number in self._index.get(term, ()):
-                    sketch = self._stories[number].sketch
-                    dots[number] = dots.get(number, 0.0) + weight * sketch.weights[term]
+                holders = index.get(term)
+                if holders:
+                    for number, story_weight in holders.items():
+                        dots[number] = dots.get(number, 0.0) + weight * story_weight
             for number, dot in dots.items():
                 story = self._stories[number]
                 if number == exclude or story.size < min_size:
@@ -454,7 +495,7 @@ class StoryGrouper:
             story.terms[term] = story.terms.get(term, 0) + 1
         if post.lang:
             story.langs[post.lang] = story.langs.get(post.lang, 0) + 1
-        self._sketch(story)
+        self._sketch(story, changed=post.terms)
         return number
 
     def _merge(self, first: int, second: int) -> int:

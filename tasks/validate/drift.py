@@ -60,12 +60,13 @@ def detect_drift(con: duckdb.DuckDBPyConnection, run_id: str, *, now: datetime |
             "select source_id, items_parsed, status, error from run_sources where run_id = ? order by source_id",
             [run_id]).fetchall()}
         history = _history(con, run_id, history_runs)
+        profiles = _field_profiles(con, run_id, {sid: [p.run_id for p in history.get(sid, [])] for sid in current},
+                                   min_history)
         alerts: list[DriftAlert] = []
         for source_id, run in current.items():
             past = history.get(source_id, [])
             alerts += _output_alerts(source_id, run, past, min_history, drop_ratio)
-            alerts += _field_alerts(con, source_id, run_id, [p.run_id for p in past], min_history, filled_share,
-                                    min_items)
+            alerts += _field_alerts(source_id, profiles.get(source_id, []), filled_share, min_items, min_history)
         raised_at = now or utcnow()
         con.execute("delete from drift_alerts where run_id = ?", [run_id])
         if alerts:
@@ -132,20 +133,32 @@ def _output_alerts(source_id: str, run: _SourceRun, past: list[_SourceRun], min_
     return []
 
 
-def _field_alerts(con: duckdb.DuckDBPyConnection, source_id: str, run_id: str, past_runs: list[str],
-                  min_history: int, filled_share: float, min_items: int) -> list[DriftAlert]:
-    if len(past_runs) < min_history:
-        return []
+def _field_profiles(con: duckdb.DuckDBPyConnection, run_id: str, past_runs: dict[str, list[str]],
+                    min_history: int) -> dict[str, list[tuple]]:
+    """Per source with enough history, per field: filled and total items this run and in its past runs,
+    and how many past runs had it. One query for all sources (one per source cost seconds at 1,000)."""
+    pairs = [(sid, rid) for sid, runs in past_runs.items() if len(runs) >= min_history for rid in [run_id, *runs]]
+    if not pairs:
+        return {}
     rows = con.execute("""
-        select field,
+        with wanted as (select unnest($sources) as source_id, unnest($runs) as run_id)
+        select source_id, field,
                sum(filled) filter (where run_id = $run), sum(total) filter (where run_id = $run),
                sum(filled) filter (where run_id <> $run), sum(total) filter (where run_id <> $run),
                count(distinct run_id) filter (where run_id <> $run)
         from source_field_profiles
-        where source_id = $source and (run_id = $run or list_contains($past, run_id))
-        group by field
-        order by field
-    """, {"run": run_id, "source": source_id, "past": past_runs}).fetchall()
+        semi join wanted using (source_id, run_id)
+        group by source_id, field
+        order by source_id, field
+    """, {"run": run_id, "sources": [s for s, _ in pairs], "runs": [r for _, r in pairs]}).fetchall()
+    found: dict[str, list[tuple]] = {}
+    for source_id, *row in rows:
+        found.setdefault(source_id, []).append(tuple(row))
+    return found
+
+
+def _field_alerts(source_id: str, rows: list[tuple], filled_share: float, min_items: int,
+                  min_history: int) -> list[DriftAlert]:
     alerts = []
     for field, filled_now, total_now, filled_before, total_before, runs_before in rows:
         if not total_now or total_now < min_items or filled_now or not total_before or runs_before < min_history:
