@@ -322,6 +322,15 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
+# libyaml when PyYAML was built with it: the pure-Python loader took seconds on a 1,000-source file.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML tree with line marks, built only to place an error (the text already parsed once)."""
+    return yaml.compose(text, Loader=_SAFE_LOADER)
+
+
 def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
     path = Path(path)
     try:
@@ -331,8 +340,7 @@ def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     try:
-        tree = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
@@ -343,9 +351,11 @@ def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
     try:
         obj = model.model_validate(data)
     except ValidationError as e:
+        tree = _compose(text)
         raise ConfigError("\n".join(_located(path, tree, tuple(err["loc"]), err["msg"]) for err in e.errors())) from None
     problems = obj.cross_problems() if hasattr(obj, "cross_problems") else []
     if problems:
+        tree = _compose(text)
         raise ConfigError("\n".join(_located(path, tree, loc, msg) for loc, msg in problems))
     return obj
 
@@ -362,9 +372,9 @@ def load_config(directory: Path | str) -> Config:
     wl_path = directory / "watchlists.yaml"
     watchlists = load_model(wl_path, WatchlistsFile)
     known = {s.id for s in sources.sources}
-    tree = yaml.compose(wl_path.read_text(encoding="utf-8"))
     for i, wl in enumerate(watchlists.watchlists):
         for j, sid in enumerate(wl.sources):
             if sid not in known:
+                tree = _compose(wl_path.read_text(encoding="utf-8"))
                 raise ConfigError(_located(wl_path, tree, ("watchlists", i, "sources", j), f"unknown source id {sid!r}"))
     return Config(sources_file=sources, watchlists=watchlists.watchlists, directory=directory)
