@@ -1,5 +1,6 @@
-"""Story grouping: the measurement metrics, the grouper on labelled headlines, cross-language links,
-saved state, recorded merges and the command line."""
+"""Story grouping: the measurement metrics, the grouper on labelled headlines and on real multilingual
+tweets, cross-language links, term weights on a sparse stream, embeddings, saved state (and version-1
+states), recorded merges and the command line."""
 from __future__ import annotations
 
 import json
@@ -12,13 +13,29 @@ import duckdb
 import pandas as pd
 import pytest
 
-from bench.eval_grouping import bcubed, half_of, hourly_batch_size, load_labelled, nmi, pairwise_f1
+import numpy as np
+
+from bench.eval_grouping import (
+    bcubed,
+    bcubed_by_group,
+    detect_language,
+    half_of,
+    hourly_batch_size,
+    load_labelled,
+    nmi,
+    pairwise_f1,
+    purity,
+    tweet_time,
+)
 from tasks.stories import GroupingParams, StoryGrouper, StoryItem
+from tasks.stories import grouping as grouping_module
+from tasks.stories.grouping import group_items, parse_time_value
 from tasks.stories.grouping import main as grouping_main
-from tasks.stories.grouping import parse_time_value
-from tasks.stories.text import normalise, text_features
+from tasks.stories.text import dominant_script, normalise, text_features
 
 FIXTURE = Path(__file__).parent / "fixtures" / "eval" / "uci_news_8stories_96rows.csv"
+CRISIS = Path(__file__).parent / "fixtures" / "eval" / "crisislext26_3events_120rows.csv"
+TEXT_ONLY = GroupingParams(use_vectors=False)
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=timezone.utc)
 
 
@@ -62,6 +79,27 @@ def test_metrics_refuse_mismatched_labelings():
         bcubed([1, 2], ["a"])
 
 
+def test_per_language_bcubed_and_purity():
+    predicted, gold = [1, 1, 1, 2, 2], ["a", "a", "b", "b", "b"]
+    by_lang = bcubed_by_group(predicted, gold, ["en", "fr", "en", "fr", "fr"])
+    # en: items 1 (P 2/3, R 1) and 3 (P 1/3, R 1/3); fr: items 2 (2/3, 1), 4 and 5 (1, 2/3)
+    assert by_lang["en"] == pytest.approx((2, 0.5, 2 / 3))
+    assert by_lang["fr"] == pytest.approx((3, 8 / 9, 7 / 9))
+    found = purity(["s"] * 19 + ["t"] * 21, ["a"] * 19 + ["a"] * 20 + ["b"])
+    assert (found.stories, found.mixed_stories, found.mixed_posts) == (1, 0, 0)   # the 19-post story is not checked
+    assert found.worst_share == pytest.approx(1 / 21)
+
+
+def test_languages_are_told_apart_for_the_figures():
+    assert detect_language("RT @x: Fuerte sismo en Costa Rica, según el Servicio Geológico") == "es"
+    assert detect_language("Il numero della Protezione Civile di Modena è questo") == "it"
+    assert detect_language("Les résidents de Lac-Mégantic qui veulent des médicaments") == "fr"
+    assert detect_language("Метеорит летит навстречу машине в #Челябинск") == "ru"
+    assert detect_language("Explosions over Russia's Urals region sparked panic in three cities") == "en"
+    # (id >> 22) + 1288834974657 = 1360904390657 ms: the first English report of the meteor, 95 min after it
+    assert tweet_time("302281039806607360") == datetime(2013, 2, 15, 4, 59, 50, 657000, tzinfo=timezone.utc)
+
+
 def test_held_out_halves_split_the_stories_never_a_story():
     items, gold, _ = load_labelled(FIXTURE, "ID", "TIMESTAMP", "TITLE", "STORY")
     even_items, even_gold = half_of(items, gold, "even")
@@ -76,6 +114,15 @@ def test_arabic_and_persian_spellings_and_digits_meet():
     assert normalise("عراقچی") == normalise("عراقجي")
     assert normalise("۱۲۳ و ١٢٣") == "123 و 123"
     assert text_features("المحادثات في مسقط").words == ("محادثات", "في", "مسقط")
+
+
+def test_accents_on_latin_letters_are_dropped_and_scripts_are_told():
+    assert normalise("Lac-Mégantic, México") == "lac-megantic, mexico"
+    assert normalise("Москва") == "москва"
+    assert dominant_script("RT @rianru: Многие шутят про #метеорит http://t.co/x") == "cyrillic"
+    assert dominant_script("عراقجي: محادثات مسقط") == "arabic"
+    assert dominant_script("#Chelyabinsk 2013") == "latin"
+    assert dominant_script("2013 !!") is None
 
 
 def test_numbers_and_urls_become_language_independent_features():
@@ -112,10 +159,18 @@ def test_grouper_recovers_labelled_stories(labelled, seed):
     predicted = _feed_shuffled(items, seed, StoryGrouper())
     precision, recall, f1 = bcubed(predicted, gold)
     # Twelve headlines a story, three a batch: the defaults keep stories apart (precision) and leave
-    # the odd headline alone rather than force it in; measured F1 0.81-0.86, precision 0.98-1.0, seeds 0-4.
+    # the odd headline alone rather than force it in; measured F1 0.87-0.95, precision 1.0, seeds 0-4
+    # (text terms alone: F1 0.81-0.86).
     assert precision >= 0.95, (precision, recall)
-    assert f1 >= 0.75, (precision, recall)
+    assert f1 >= 0.80, (precision, recall)
     assert len(set(predicted)) < len(items) / 1.5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_text_terms_alone_still_recover_labelled_stories(labelled, seed):
+    items, gold = labelled
+    precision, recall, f1 = bcubed(_feed_shuffled(items, seed, StoryGrouper(TEXT_ONLY)), gold)
+    assert precision >= 0.95 and f1 >= 0.75, (precision, recall)
 
 
 def test_story_ids_are_kept_and_merges_recorded(labelled):
@@ -194,15 +249,69 @@ def test_a_story_is_found_by_its_recurring_words_not_only_the_word_every_post_ca
     assert grouper.assign([_post("pipeline", 1, "Russian gas pipeline to Europe on hold")]) == [stories["ukraine"]]
 
 
-def test_a_story_quiet_for_longer_needs_a_closer_match():
+@pytest.mark.parametrize("params", [GroupingParams(), TEXT_ONLY], ids=["combined", "text-only"])
+def test_a_story_quiet_for_longer_needs_a_closer_match(params):
     follow_up = "Banana shareholders weigh the Fyffes deal"
-    soon = StoryGrouper()
+    soon = StoryGrouper(params)
     stories = _warm_up(soon)
     assert soon.assign([_post("soon", 1, follow_up)]) == [stories["banana"]]
-    # Two days on (the window is three), the same headline no longer clears the faded similarity.
-    late = StoryGrouper()
+    # Most of the window on (five days of seven), the same headline no longer clears the faded similarity.
+    late = StoryGrouper(params)
     _warm_up(late)
-    assert late.assign([_post("late", 48, follow_up)])[0] not in stories.values()
+    assert late.assign([_post("late", 0.7 * params.window_hours, follow_up)])[0] not in stories.values()
+
+
+SPARSE = [
+    ("meteor", "RT @news: A meteor exploded over the Urals in Russia this morning"),
+    ("flood", "RT @cityofcalgary: The Bow river is rising, evacuations ordered in Calgary"),
+    ("meteor", "Huge meteor blast over Chelyabinsk, windows shattered in the city"),
+    ("fire", "RT @sheriff: The High Park fire grew overnight, more homes lost in Larimer county"),
+    ("flood", "Calgary flood: the Bow and Elbow rivers breach their banks, downtown evacuated"),
+    ("haze", "RT @STcom: PSI hits 400 in Singapore, the haze is at hazardous levels"),
+    ("fire", "Larimer county: High Park fire now 40,000 acres, firefighters hold the line"),
+    ("haze", "Singapore haze: schools closed as PSI stays above 300"),
+    ("quake", "RT @USGS: Magnitude 7.6 earthquake strikes off the coast of Costa Rica"),
+    ("meteor", "RT @AP: Meteor injures hundreds in Russia, most hurt by flying glass in Chelyabinsk"),
+    ("quake", "Costa Rica earthquake: buildings damaged in the Guanacaste region"),
+    ("flood", "RT @nenshi: Calgary flood update, the zoo is under water in the east"),
+]
+
+
+@pytest.mark.parametrize("params", [GroupingParams(), TEXT_ONLY], ids=["combined", "text-only"])
+def test_function_words_do_not_decide_on_a_sparse_stream(params):
+    # One post every five hours on five subjects: each batch is one post and few stories are open, so the
+    # stories alone cannot tell "rt", "the" and "in" from "meteor". The share of recent posts carrying a
+    # word caps its weight while few stories inform the weights, so those words stay light and never
+    # chain subjects (today's grouper put nine of these twelve posts, on four subjects, in one story).
+    grouper = StoryGrouper(params)
+    assigned = []
+    for i, (_, text) in enumerate(SPARSE):
+        assigned += grouper.assign([_post(f"p{i}", 5 * i, text)])
+    subjects: dict[str, set[str]] = {}
+    for (subject, _), story in zip(SPARSE, assigned):
+        subjects.setdefault(grouper.resolve(story), set()).add(subject)
+    topic_words = min(grouper._weight(t) for t in ("meteor", "calgary", "haze", "singapore"))
+    for common in ("rt", "the", "in"):
+        assert grouper._weight(common) < 0.4 * topic_words, (common, grouper._weight(common), topic_words)
+    if not params.use_vectors:
+        assert all(len(found) == 1 for found in subjects.values()), subjects
+    else:
+        # With embeddings the subjects come together, each in one story. On so sparse a stream the joint
+        # thresholds are at their lowest (few stories run side by side), and the two North American
+        # disasters, a flood and a wildfire reported in turn (embedding cosine 0.44), share a story.
+        assert {frozenset(found) for found in subjects.values()} == {
+            frozenset({"meteor"}), frozenset({"flood", "fire"}), frozenset({"haze"}), frozenset({"quake"})}
+
+
+def test_closed_stories_keep_the_function_words_light():
+    # Stories that close leave their words in the background: on a stream that has run for weeks, the
+    # words of every subject weigh little even when a single story is open.
+    grouper = StoryGrouper(GroupingParams(use_vectors=False, window_hours=24))
+    for i, (_, text) in enumerate(SPARSE * 3):
+        grouper.assign([_post(f"p{i}", 30 * i, text)])
+    assert grouper._background_stories > 20 and len(grouper.story_sizes) <= 2
+    assert grouper._background["the"] > 0.5 * grouper._background_stories
+    assert grouper._weight("the") < 0.4 * grouper._weight("volcano")
 
 
 # ---- cross-language --------------------------------------------------------------------------------
@@ -227,7 +336,8 @@ def test_english_and_arabic_posts_with_the_same_entities_group_together():
 
 
 def test_cross_language_link_needs_closeness_in_time_and_more_than_one_entity():
-    grouper = StoryGrouper(GroupingParams(link_hours=12))
+    # The entity rule alone (text terms only: with embeddings, these translations meet on meaning).
+    grouper = StoryGrouper(GroupingParams(link_hours=12, use_vectors=False))
     english = _post("en-1", 0, "Araghchi says the Muscat talks with Washington remain on track", TALKS)
     days_later = _post("ar-1", 40, "عراقجي: محادثات مسقط مع واشنطن تسير على المسار الصحيح", TALKS, lang="ar")
     one_entity = _post("fa-1", 1, "عراقچی درباره برنامه هسته‌ای سخن گفت", ("person:abbas-araghchi",), lang="fa")
@@ -245,6 +355,84 @@ def test_a_shared_url_links_posts_in_different_languages():
         StoryItem("ar-1", T0 + timedelta(hours=1), "النص الكامل للبيان", lang="ar", urls=(url.rstrip("/"),)),
     ])
     assert stories[0] == stories[1]
+
+
+# ---- embeddings ------------------------------------------------------------------------------------
+
+def test_translations_meet_on_their_embeddings_across_scripts():
+    # No entity ids, no shared URL: an English report and its Arabic, Russian and Spanish versions share
+    # no word, but their embeddings say the same thing; a post on something else stays apart. (Persian is
+    # not among the encoder's languages: a Persian version scores 0.28 with the English one, and Persian
+    # posts meet others through entity ids and URLs.)
+    grouper = StoryGrouper()
+    stories = grouper.assign([
+        _post("en-1", 0, "Iran will not take part in the technical talks with the US because of recent attacks"),
+        _post("en-2", 0, "Gold climbs 2.4% to $4090 an ounce as investors trim bets on rate cuts"),
+        _post("ar-1", 1, "إيران لن تشارك في جولة المحادثات الفنية مع أمريكا بسبب الاعتداءات الأخيرة", lang="ar"),
+        _post("ru-1", 1, "Иран не будет участвовать в технических переговорах с США из-за недавних атак", lang="ru"),
+        _post("es-1", 2, "Irán no participará en las conversaciones técnicas con Estados Unidos por los ataques recientes",
+              lang="es"),
+    ])
+    assert stories[0] == stories[2] == stories[3] == stories[4]
+    assert stories[1] != stories[0]
+
+
+def _crisis_sample():
+    """The 120 real tweets of three events (40 each, English and Spanish, French or Russian), each
+    event's times shifted to start at T0: the three run side by side, as on a busy day."""
+    frame = pd.read_csv(CRISIS, dtype=str, keep_default_na=False)
+    starts = {event: min(tweet_time(i) for i in rows["Tweet ID"]) for event, rows in frame.groupby("event")}
+    items = [StoryItem(id=r["Tweet ID"], time=T0 + (tweet_time(r["Tweet ID"]) - starts[r["event"]]),
+                       text=r["Tweet Text"]) for r in frame.to_dict("records")]
+    return items, dict(zip(frame["Tweet ID"], frame["event"])), dict(zip(frame["Tweet ID"], frame["lang"]))
+
+
+def test_real_multilingual_events_stay_apart_and_meet_across_languages():
+    items, event_of, lang_of = _crisis_sample()
+    assigned = group_items(items, StoryGrouper())
+    members: dict[str, list[str]] = {}
+    for item in items:
+        members.setdefault(assigned[item.id], []).append(item.id)
+    for story, ids in members.items():
+        assert len({event_of[i] for i in ids}) == 1, f"{story} mixes events"
+    for event in set(event_of.values()):
+        largest = max((ids for ids in members.values() if event_of[ids[0]] == event), key=len)
+        langs = pd.Series([lang_of[i] for i in largest]).value_counts()
+        # measured: 38, 36 and 34 of 40, each with 17-20 posts of both languages
+        assert len(largest) >= 28, (event, len(largest))
+        assert len(langs) == 2 and langs.min() >= 12, (event, dict(langs))
+
+
+def test_assign_embeds_only_the_posts_without_a_vector_in_one_call(monkeypatch):
+    import tasks.embeddings
+
+    calls = []
+    real = tasks.embeddings.embed
+
+    def counting(texts, **kwargs):
+        calls.append(list(texts))
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(tasks.embeddings, "embed", counting)
+    given = real(["Titanfall review roundup"])[0]
+    grouper = StoryGrouper()
+    grouper.assign([
+        StoryItem("a", T0, "Titanfall review roundup", vector=given),
+        StoryItem("b", T0, "Titanfall launches on Xbox One"),
+        StoryItem("c", T0, "Chiquita to buy Fyffes in banana merger"),
+    ])
+    assert calls == [["Titanfall launches on Xbox One", "Chiquita to buy Fyffes in banana merger"]]
+    grouper.assign([{"id": "d", "time": T0, "text": "Titanfall servers hold up", "vector": list(map(float, given))}])
+    assert len(calls) == 1
+    with pytest.raises(ValueError, match="'e'"):
+        grouper.assign([StoryItem("e", T0, "short vector", vector=[0.1, 0.2])])
+
+
+def test_text_only_grouping_never_loads_the_encoder(monkeypatch):
+    import tasks.embeddings
+
+    monkeypatch.setattr(tasks.embeddings, "embed", lambda *a, **k: pytest.fail("embed called"))
+    assert StoryGrouper(TEXT_ONLY).assign([_post("a", 0, "Titanfall review roundup")])[0] is not None
 
 
 # ---- saved state -----------------------------------------------------------------------------------
@@ -286,6 +474,60 @@ def test_state_survives_a_round_trip_through_duckdb(labelled, tmp_path):
     for batch in batches[5:]:
         assert restored.assign(batch) == running.assign(batch)
     assert restored.merges == running.merges
+
+
+def test_state_carries_each_centroid_as_float16_base64(labelled):
+    items, _ = labelled
+    grouper = StoryGrouper()
+    for batch in _batches(items, 16):
+        grouper.assign(batch)
+    state = grouper.to_state()
+    assert state["version"] == grouping_module.STATE_VERSION == 2
+    for row in state["stories"]:
+        assert len(row["centroid"]) == 1368 and row["vector_norm"] > 0
+        centroid = grouping_module.decode_centroid(row["centroid"])
+        assert abs(float(np.linalg.norm(centroid)) - 1.0) < 2e-3
+        assert np.allclose(centroid, grouper.story_centroid(row["story_id"]), atol=1e-3)
+    assert state["background"]["stories"] == 0.0       # nothing closed yet
+    frames = grouper.to_frames()
+    assert {"centroid", "vector_norm", "scripts"} <= set(frames["stories"].columns)
+    assert "background" in frames["meta"].columns
+
+
+def test_a_version_1_state_loads_and_its_stories_take_a_centroid_from_their_next_posts(labelled):
+    items, _ = labelled
+    batches = _batches(items, 8)
+    old = StoryGrouper(TEXT_ONLY)
+    for batch in batches[:4]:
+        old.assign(batch)
+    state = json.loads(json.dumps(old.to_state()))
+    # What the previous grouper saved: no centroids, scripts, background or new parameters.
+    state["version"] = 1
+    del state["background"]
+    state["params"] = {k: v for k, v in state["params"].items()
+                       if k in ("threshold", "merge_threshold", "link_threshold", "window_hours", "link_hours",
+                                "sketch_size")}
+    for row in state["stories"]:
+        for key in ("centroid", "vector_norm", "scripts"):
+            del row[key]
+    restored = StoryGrouper.from_state(state)
+    assert restored.params.use_vectors and all(restored.story_centroid(s) is None for s in restored.story_sizes)
+    before = dict(restored.story_sizes)
+    for batch in batches[4:]:
+        restored.assign(batch)
+    grown = [s for s in restored.story_sizes if s in before and restored.story_sizes[s] > before[s]]
+    assert grown and all(restored.story_centroid(s) is not None for s in grown)
+    assert restored.to_state()["version"] == 2
+
+
+def test_the_pipeline_passes_stored_embeddings_through():
+    from tasks.signals.stories import GroupingInput, _batch_item
+
+    vector = np.zeros(512, dtype=np.float32)
+    item = _batch_item(GroupingInput("src", "1", T0, "text", "en", ("e",), vector=vector))
+    assert item["vector"] is vector
+    assert _batch_item(GroupingInput("src", "2", T0, "text", "en", ()))["vector"] is None
+    assert StoryItem.coerce(item).vector is vector
 
 
 def test_quiet_stories_are_closed_after_the_window():

@@ -2,15 +2,18 @@
 
 The grouper's state is restored from `grouper_state`, fed the new items in time order with their
 annotation entities (actor, place, claim and topic ids, post URLs: what links an Arabic post to an
-English one), and saved again. Assignments go to `story_items`; merges the grouper records go to
-`story_merges` (a story keeps its id; an absorbed story's items follow the merge in stg_story_items).
+English one) and their stored embeddings (`vector`; the grouper embeds the items that come without
+one, in one call per batch), and saved again. Assignments go to `story_items`; merges the grouper
+records go to `story_merges` (a story keeps its id; an absorbed story's items follow the merge in
+stg_story_items).
 """
 from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -28,6 +31,8 @@ class GroupingInput:
     text: str
     lang: str | None
     entities: tuple[str, ...]
+    # The post's embedding (tasks.embeddings.embed of its text: 512 floats), when stored; None: computed.
+    vector: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -69,7 +74,8 @@ def save_grouper(con: duckdb.DuckDBPyConnection, grouper, run_id: str) -> int:
 
 
 def _batch_item(g: GroupingInput) -> dict:
-    return {"id": g.key, "time": g.published_at, "text": g.text, "lang": g.lang, "entities": list(g.entities)}
+    return {"id": g.key, "time": g.published_at, "text": g.text, "lang": g.lang, "entities": list(g.entities),
+            "vector": g.vector}
 
 
 def assign_stories(con: duckdb.DuckDBPyConnection, run_id: str, inputs: list[GroupingInput]) -> GroupingResult:

@@ -38,6 +38,11 @@ _ARABIC_MARKS_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 # The Persian zero-width non-joiner glues affixes (می‌روم, کتاب‌ها); splitting there isolates them.
 _JOINERS_RE = re.compile("[\u200c\u200d\u200e\u200f]")
 
+# Accents on Latin letters are dropped (after NFD, the combining marks that follow a Latin letter).
+_ACCENTED_LATIN_RE = re.compile("[\u00c0-\u024f\u1e00-\u1eff]")
+_LATIN_ACCENT_RE = re.compile("(?<=[a-z\u00c6\u00e6\u00d8\u00f8\u0131\u0142])[\u0300-\u036f]+")
+_HANDLE_OR_URL_RE = re.compile(r"(?:https?://|www\.)\S+|@\w+", re.IGNORECASE)
+
 _ARABIC_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
 _LATIN_SUFFIXES = ("ing", "ed", "es", "s")
 _MIN_STEM = 3
@@ -51,11 +56,51 @@ class TextFeatures:
 
 
 def normalise(text: str) -> str:
-    """Case-folded NFKC text with unified Arabic-script letters and ASCII digits."""
+    """Case-folded NFKC text with unified Arabic-script letters, Latin letters without accents (Mégantic
+    and Megantic, México and Mexico meet) and ASCII digits."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _JOINERS_RE.sub(" ", text)
     text = _ARABIC_MARKS_RE.sub("", text)
+    if _ACCENTED_LATIN_RE.search(text):
+        text = _LATIN_ACCENT_RE.sub("", unicodedata.normalize("NFD", text))
+        text = unicodedata.normalize("NFC", text)
     return text.translate(_TRANSLATION)
+
+
+def dominant_script(text: str) -> str | None:
+    """The script most of the text's letters are written in (URLs and @handles left out): latin,
+    cyrillic, arabic, greek, hebrew, cjk, hangul, indic, thai or other; None without letters. Posts in
+    different scripts share no words, so word evidence says nothing about whether they tell one story."""
+    counts: dict[str, int] = {}
+    for char in _HANDLE_OR_URL_RE.sub(" ", text):
+        if char.isalpha():
+            script = _script_of(ord(char))
+            counts[script] = counts.get(script, 0) + 1
+    if not counts:
+        return None
+    return max(sorted(counts), key=counts.__getitem__)
+
+
+def _script_of(code: int) -> str:
+    if code < 0x250 or 0x1E00 <= code <= 0x1EFF:
+        return "latin"
+    if 0x370 <= code <= 0x3FF:
+        return "greek"
+    if 0x400 <= code <= 0x52F:
+        return "cyrillic"
+    if 0x590 <= code <= 0x5FF:
+        return "hebrew"
+    if 0x600 <= code <= 0x6FF or 0x750 <= code <= 0x77F or 0xFB50 <= code <= 0xFDFF or 0xFE70 <= code <= 0xFEFF:
+        return "arabic"
+    if 0x900 <= code <= 0xDFF:
+        return "indic"
+    if 0xE00 <= code <= 0xE7F:
+        return "thai"
+    if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF:
+        return "hangul"
+    if 0x3040 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF:
+        return "cjk"
+    return "other"
 
 
 def normalise_url(url: str) -> str:
