@@ -4,7 +4,8 @@
     ./run bench --quick               # CI-sized: tiny sizes, the same code paths, figures not meaningful
     ./run bench --only parse --only queries --out bench/results/latest.json
 
-Sections: parse (this parser vs minet and snscrape on real t.me pages), hourly (a whole run at 100 and
+Sections: parse (this parser vs minet and snscrape on real t.me pages), meaning (the two sentence
+encoders side by side, and annotation with claims by meaning), hourly (a whole run at 100 and
 1,000 channels against the local mirror), growth (signal computation at 10^5..10^7 items of history),
 queries (the documented example queries at 10^7 items). bench/README.md says how to read the figures.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from bench.measure import MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
 
-SECTIONS = ("parse", "hourly", "growth", "queries")
+SECTIONS = ("parse", "meaning", "hourly", "growth", "queries")
 BENCH_DIR = Path(__file__).resolve().parent
 RIVAL_MODULES = ("snscrape.modules.telegram", "minet.telegram.scraper")
 FAILED = "failed"
@@ -99,6 +100,12 @@ def _run_sections(sections: list[str], *, quick: bool, command: str) -> tuple[li
         if got:
             rows += got[0]
             details["parse"] = {**got[1], "install": install}
+    if "meaning" in sections:
+        from bench import meaning_bench
+        got = guarded("meaning", lambda: meaning_bench.run(quick=quick, command=command))
+        if got:
+            rows += got[0]
+            details["meaning"] = got[1]
     if "hourly" in sections:
         from bench import hourly_bench
         got = guarded("hourly", lambda: hourly_bench.run(quick=quick, command=command))

@@ -10,8 +10,28 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+# Commands that own their options: the rest of the line goes to them as it is, and so does their exit code.
+_PASS_THROUGH = {
+    "backfill": ("flows.backfill", "land a past date range (Telegram pages back; feeds once)"),
+    "mirror": ("mirror.server", "serve a scenario on a local mirror"),
+    "group": ("tasks.stories.grouping", "group a CSV/JSONL stream into stories"),
+    "statements": ("tasks.signals.statements", "speakers, speech acts, claims with stance and quotes of a JSONL stream"),
+    "eval-statements": ("bench.eval_statements", "measure annotation on labelled statements"),
+    "search": ("tasks.search", "posts that say something like a sentence, in any language"),
+}
+
+
+def _pass_through(command: str, rest: list[str]) -> int:
+    import importlib
+
+    code = importlib.import_module(_PASS_THROUGH[command][0]).main(rest)
+    return code if isinstance(code, int) else 0
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _PASS_THROUGH:
+        sys.exit(_pass_through(argv[0], argv[1:]))
     ap = argparse.ArgumentParser(prog="./run", description="signal-desk pipeline commands")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -31,14 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--db", default="var/desk.duckdb")
     s.add_argument("--as-of", type=_time)
 
-    b = sub.add_parser("backfill", help="land a past date range (Telegram pages back; feeds once)")
-    b.add_argument("rest", nargs=argparse.REMAINDER)
-
-    m = sub.add_parser("mirror", help="serve a scenario on a local mirror")
-    m.add_argument("rest", nargs=argparse.REMAINDER)
-
-    g = sub.add_parser("group", help="group a CSV/JSONL stream into stories")
-    g.add_argument("rest", nargs=argparse.REMAINDER)
+    for name, (_, description) in _PASS_THROUGH.items():
+        sub.add_parser(name, help=f"{description} (./run {name} --help)", add_help=False)
 
     args = ap.parse_args(argv)
     if args.command == "hourly":
@@ -51,15 +65,6 @@ def main(argv: list[str] | None = None) -> None:
         from flows.signals import signals
         s = signals(config_dir=args.config, db_path=args.db, as_of=args.as_of)
         print(f"run {s['run_id']}: {s['items_annotated']} items annotated, {s['items_grouped']} grouped")
-    elif args.command == "backfill":
-        from flows.backfill import main as backfill_main
-        backfill_main(args.rest)
-    elif args.command == "mirror":
-        from mirror.server import main as mirror_main
-        mirror_main(args.rest)
-    elif args.command == "group":
-        from tasks.stories.grouping import main as group_main
-        group_main(args.rest)
 
 
 if __name__ == "__main__":

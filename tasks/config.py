@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -95,12 +96,31 @@ class SourcesFile(_Strict):
         return [s for s in self.sources if s.enabled]
 
 
+Country = Literal["iran", "us", "israel", "other"]
+
+
+class Office(_Strict):
+    """A post an actor holds, by the titles outlets use for it: "the foreign minister" names Araqchi on
+    a post dated within `since`..`until` that names Iran (or calls the minister Iranian)."""
+    titles: LangMap
+    country: Country
+    since: date | None = None
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Office":
+        if self.since and self.until and self.until < self.since:
+            raise ValueError(f"office ends ({self.until}) before it starts ({self.since})")
+        return self
+
+
 class Actor(_Strict):
     id: Slug
     name: str
     title: str | None = None
-    side: Literal["iran", "us", "israel", "other"] = "other"
+    side: Country = "other"
     aliases: LangMap = Field(default_factory=dict)
+    offices: list[Office] = Field(default_factory=list)
 
 
 class Place(_Strict):
@@ -110,9 +130,23 @@ class Place(_Strict):
 
 
 class Claim(_Strict):
+    """A claim as an analyst states it: a description and example sentences in any language, matched
+    by meaning. `patterns` (regular expressions per language) are optional rules that also fire it;
+    `threshold` overrides the similarity a sentence needs (calibrated per claim by default)."""
     id: Slug
     description: str = ""
-    patterns: LangMap
+    examples: LangMap = Field(default_factory=dict)
+    patterns: LangMap = Field(default_factory=dict)
+    threshold: float | None = Field(default=None, gt=0, lt=1)
+    # the act a statement of this claim performs when no reporting verb names one ("Araqchi: the US
+    # violated the memorandum" accuses)
+    act: Literal["said", "accused", "denied", "warned", "confirmed", "announced", "claimed", "insisted"] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> "Claim":
+        if not (self.description.strip() or any(self.examples.values()) or any(self.patterns.values())):
+            raise ValueError(f"claim {self.id!r} needs a description, examples or patterns")
+        return self
 
     @field_validator("patterns")
     @classmethod

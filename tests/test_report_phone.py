@@ -1,55 +1,25 @@
-"""The demo's report, as received by a real SMTP server, read in headless Chromium at a phone's width.
+"""The demo's report, as received by a real SMTP server, read in headless Chromium on a 390 x 844 phone
+screen: the top section fits the first screen, the whole report is at most twelve screens, no id shows,
+every right-to-left run is marked with its direction, the chart's labels are legible, the .eml is small.
 
 Needs Debian's `chromium` package (apt-get install -y chromium); skipped, saying so, where it is absent.
+The measuring is tasks/report/phone.py, which also regenerates the screenshots in docs/.
 """
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.test_report import REPORT_END, copy_db
+from tasks.report import phone
+from tests.test_report import REPORT_END, copy_db, demo_ids, id_tokens
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(phone.CHROMIUM is None,
+                                 reason="headless Chromium is not installed (apt-get install -y chromium)")]
 
-PHONE_WIDTH = 390
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars"]
-
-# Chromium will not make a headless window narrower than 500 px, so the page is measured inside an
-# iframe exactly as wide as a phone.
-PROBE_PAGE = """<!DOCTYPE html><html><body style="margin:0">
-<iframe id="phone" src="{src}" style="width:{width}px;height:2400px;border:0"></iframe>
-<script>
-document.getElementById('phone').addEventListener('load', function () {{
-  var d = this.contentDocument, w = this.contentWindow, widest = 0, what = '';
-  d.querySelectorAll('body *').forEach(function (e) {{
-    var r = e.getBoundingClientRect().right;
-    if (r > widest) {{ widest = r; what = e.tagName + ' ' + (e.textContent || '').slice(0, 60); }}
-  }});
-  var out = document.createElement('pre');
-  out.id = 'probe';
-  out.textContent = JSON.stringify({{
-    viewport: w.innerWidth, scrollWidth: d.documentElement.scrollWidth, widest: widest, what: what,
-    fontPx: parseFloat(w.getComputedStyle(d.querySelector('td')).fontSize),
-    images: Array.from(d.images).map(function (i) {{
-      return {{loaded: i.complete && i.naturalWidth > 0, width: i.getBoundingClientRect().width}}; }})
-  }});
-  document.body.appendChild(out);
-}});
-</script></body></html>
-"""
-
-
-def chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120)
+MAX_SCREENS = 12
+MAX_EML_BYTES = 300 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -59,31 +29,64 @@ def received_html(demo_db, tmp_path_factory) -> Path:
     return demo_report(copy_db(demo_db, folder), REPORT_END, folder / "out")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install -y chromium)")
-def test_the_demo_report_fits_a_phone_screen(received_html, tmp_path):
-    probe = received_html.parent / "phone-probe.html"
-    probe.write_text(PROBE_PAGE.format(src=received_html.name, width=PHONE_WIDTH), encoding="utf-8")
-    run = chromium(["--allow-file-access-from-files", "--virtual-time-budget=10000",
-                    "--window-size=800,2400", "--dump-dom", probe.as_uri()], tmp_path / "profile")
-    found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
-    assert found, f"Chromium printed no measurement: {run.stderr[-2000:]}"
-    m = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
-    assert m["viewport"] == PHONE_WIDTH
-    assert m["scrollWidth"] <= PHONE_WIDTH, f"the page scrolls sideways: {m['widest']} px wide at {m['what']!r}"
+@pytest.fixture(scope="module")
+def measured(received_html) -> dict:
+    return phone.measure(received_html)
+
+
+def test_the_top_section_fits_the_first_screen_and_the_report_is_at_most_twelve(measured):
+    m = measured
+    assert (m["viewport"], m["screen"]) == (phone.WIDTH, phone.HEIGHT)
+    assert m["topBottom"] is not None, "the report has no top section (id=top)"
+    assert m["topBottom"] <= phone.HEIGHT, f"the top section ends at {m['topBottom']:.0f} px, below the first screen"
+    screens = m["height"] / phone.HEIGHT
+    assert screens <= MAX_SCREENS, f"the report is {screens:.1f} screens long"
+
+
+def test_it_fits_the_width_and_reads_at_a_phone_font_size(measured):
+    m = measured
+    assert m["scrollWidth"] <= phone.WIDTH, f"the page scrolls sideways: {m['widest']} px wide at {m['what']!r}"
     assert m["fontPx"] >= 14
-    assert m["images"] and all(i["loaded"] and i["width"] <= PHONE_WIDTH for i in m["images"])
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install -y chromium)")
-def test_a_phone_screenshot_of_the_demo_report(received_html, tmp_path):
+def test_no_id_is_visible(measured, demo_db):
+    found = id_tokens(measured["text"], demo_ids(demo_db))
+    assert found == set(), f"ids in the visible text: {sorted(found)}"
+
+
+def test_every_right_to_left_run_is_marked(measured):
+    m = measured
+    assert m["rtlRuns"] >= 5, "the demo's Arabic and Persian posts are not in the report"
+    assert m["unmarked"] == [], f"right-to-left text not marked with its direction: {m['unmarked'][:5]}"
+
+
+def test_the_chart_is_inline_sized_for_its_width_with_labels_of_at_least_12_px(measured):
+    from tasks.report import chart
+    charts = [i for i in measured["images"] if i["src"].endswith(".png")]
+    assert charts, "no chart in the report"
+    for img in charts:
+        assert img["loaded"] and img["width"] <= phone.WIDTH
+        assert img["natural"] == chart.CSS_WIDTH * chart.SCALE          # two device pixels per CSS pixel
+        assert img["natural"] <= 2 * phone.WIDTH
+        tick_px = chart.TICK_PT * chart.SCALE * img["width"] / img["natural"]
+        assert tick_px >= 12, f"tick labels are {tick_px:.1f} px on the phone"
+
+
+def test_the_eml_is_under_300_kb(received_html):
+    from tasks.report.mail import parse
+    eml = received_html.with_suffix(".eml")
+    size = eml.stat().st_size
+    assert size < MAX_EML_BYTES, f"the .eml is {size / 1024:.0f} KB"
+    images = [p for p in parse(eml.read_bytes()).walk() if p.get_content_maintype() == "image"]
+    assert images and all(p.get_content_disposition() == "inline" for p in images)
+
+
+def test_a_phone_screenshot_of_the_first_screen(received_html, tmp_path):
     import matplotlib.image as mpimg
-    shot = received_html.parent / "phone.png"
-    run = chromium([f"--window-size={PHONE_WIDTH},2000", f"--screenshot={shot}", received_html.as_uri()],
-                   tmp_path / "profile")
-    assert shot.exists(), run.stderr[-2000:]
+    shot = phone.screenshot(received_html, tmp_path / "phone.png")
     pixels = mpimg.imread(shot)
     height, width = pixels.shape[:2]
-    assert (width, height) == (PHONE_WIDTH, 2000)
-    assert pixels.std() > 0.05                          # text and chart, not a blank page
+    assert (width, height) == (phone.WIDTH, phone.HEIGHT)
+    assert pixels.std() > 0.05                          # text, not a blank page
     right_edge = pixels[:, -6:, :3]
     assert right_edge.min() > 0.85, "something is drawn into the right edge: the page is cut off"

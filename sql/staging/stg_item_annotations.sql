@@ -1,4 +1,5 @@
--- Staging: what annotation found in each post's current text (speaker, act, quotes, claims, citations).
+-- Staging: what annotation found in each post's current text (speaker, act, quotes, claims asserted,
+-- every claim with its stance, citations).
 -- grain: one post. key: (source_id, item_id)
 with annotations as (
     select * from item_annotations
@@ -17,6 +18,7 @@ final as (
         speech_act,
         quotes,
         claims,
+        coalesce(claim_stances, []) as claim_stances,
         actors,
         places,
         keywords,

@@ -1,20 +1,31 @@
 """A report model to an HTML email body (inline CSS, no scripts) and a plain-text body saying the same.
 
-Scraped text is untrusted: every string from the database goes through `esc`, links get an href only
-when they are http(s), and every link shows its host. Right-to-left text carries dir="rtl" and its lang.
+Made to be read on a phone: a top section that stands alone ("In short", three to six lines that fit
+the first screen), then the detail, each item linking to its posts. Links read "outlet, time · host",
+never a raw URL. Scraped text is untrusted: every string from the database goes through `esc`, links
+get an href only when they are http(s). Direction is marked per piece of text: a right-to-left
+headline, post or quote gets dir="rtl" and its lang, a right-to-left run inside left-to-right text its
+own <span dir="rtl">, and names that could be either (outlets, speakers) dir="auto"; in the plain-text
+part right-to-left runs are wrapped in Unicode isolates.
 """
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
-from tasks.report.build import Contradiction, MarketLink, OddsMove, Post, Report, Statement, Story
+from tasks.report.build import (REGISTER_NAMES, ContradictionSide, KeyStatement, Move, Post, Report, Statement,
+                                Story, TopLine, short_claim)
 
 RTL_LANGS = {"ar", "fa", "he", "ur", "ps", "ckb", "yi", "dv", "sd", "ug"}
-MAX_TEXT = 420              # characters of a post shown under a statement
-MAX_CONTRADICTIONS = 4      # pairs shown per story; the rest are counted
+LANG_NAMES = {"ar": "Arabic", "fa": "Persian", "en": "English", "he": "Hebrew", "ur": "Urdu", "ru": "Russian",
+              "fr": "French", "de": "German", "es": "Spanish", "tr": "Turkish", "zh": "Chinese", "ps": "Pashto"}
+MAX_TEXT = 220              # characters of a post shown under a statement
+MAX_ALSO = 8                # posts listed as links under a statement or a contradiction side
+MAX_SOURCES = 80            # posts listed under Sources in the HTML (the plain-text part lists them all)
+CHART_WIDTH = 480           # CSS pixels the chart is shown at, at most (100% of the column on a phone)
 REGISTER_COLOURS = {
     "state-aligned": "#c92a2a", "western-wire": "#1864ab", "western-media": "#1c7ed6", "osint": "#e67700",
     "official": "#5f3dc4", "partisan": "#a61e4d", "regional-media": "#2b8a3e", "independent": "#495057",
@@ -23,20 +34,19 @@ REGISTER_COLOURS = {
 FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,'Noto Sans','Noto Naskh Arabic',sans-serif"
 S_BODY = f"margin:0;padding:0;background:#f1f3f5;{FONT};color:#212529"
 S_CARD = "max-width:640px;width:100%;background:#ffffff;border-collapse:collapse"
-S_CELL = "padding:14px 14px;font-size:15px;line-height:1.45;word-wrap:break-word;overflow-wrap:anywhere"
-S_H1 = "margin:0 0 4px;font-size:21px;line-height:1.25;font-weight:700"
+S_CELL = "padding:12px 12px;font-size:15px;line-height:1.45;word-wrap:break-word;overflow-wrap:anywhere"
+S_H1 = "margin:0 0 2px;font-size:20px;line-height:1.25;font-weight:700"
 S_H2 = ("margin:22px 0 8px;font-size:17px;line-height:1.3;font-weight:700;border-bottom:2px solid #dee2e6;"
-        "padding-bottom:4px")
-S_H3 = "margin:14px 0 6px;font-size:15px;font-weight:700;color:#343a40"
+        "padding-bottom:3px")
+S_H3 = "margin:4px 0 4px;font-size:16px;line-height:1.35;font-weight:700;color:#212529"
 S_MUTED = "color:#6c757d;font-size:13px"
-S_LINK = "color:#1864ab;text-decoration:underline;word-break:break-all"
-S_ROW = "margin:0 0 10px;padding:6px 0 6px 10px;border-left:3px solid {colour}"
-S_TABLE = "border-collapse:collapse;width:100%;font-size:13px"
-S_TH = "text-align:left;padding:4px 6px;border-bottom:1px solid #ced4da;color:#495057;font-weight:600"
-S_TD = "padding:4px 5px;border-bottom:1px solid #f1f3f5;vertical-align:top"
+S_LINK = "color:#1864ab;text-decoration:underline"
+S_HOST = "color:#868e96;font-size:12px;text-decoration:none"
+S_ROW = "margin:0 0 12px;padding:2px 0 2px 9px;border-left:3px solid {colour}"
 S_BADGE = ("display:inline-block;padding:0 5px;border-radius:3px;font-size:11px;line-height:17px;"
            "font-weight:600;color:#ffffff;background:{bg}")
-S_BOX = "margin:0 0 10px;padding:8px 10px;background:#fff5f5;border:1px solid #ffc9c9;border-radius:4px"
+S_BOX = "margin:0 0 12px;padding:8px 10px;background:#fff5f5;border:1px solid #ffc9c9;border-radius:4px"
+S_TOP = "margin:0 0 4px;padding:0 0 0 18px"
 S_LIST = "margin:0 0 8px;padding:0 0 0 18px"
 
 
@@ -68,27 +78,37 @@ def fmt_move(d: float | None) -> str:
 
 
 def shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split()) if limit < 200 else text.strip()
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def without_urls(text: str) -> str:
+    """A post's words without the links it carries (the report links the post itself)."""
+    return " ".join(_URL.sub(" ", text).split()) or text.strip()
+
+
+_URL = re.compile(r"https?://\S+")
+
+
 def direction(text: str, lang: str | None = None) -> str:
-    """rtl when the language is written right to left or the first strong character is."""
-    if lang and lang.split("-")[0].lower() in RTL_LANGS:
-        return "rtl"
+    """rtl when the first strong character is right to left (or, with none, the language is)."""
     for ch in text:
         bidi = unicodedata.bidirectional(ch)
         if bidi in ("R", "AL"):
             return "rtl"
         if bidi == "L":
             return "ltr"
-    return "ltr"
+    return "rtl" if lang and lang.split("-")[0].lower() in RTL_LANGS else "ltr"
+
+
+def has_rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text)
 
 
 _PERSIAN_LETTERS = frozenset("پچژگکی")
 
 
-def rtl_lang(text: str, lang: str | None) -> str | None:
+def rtl_lang(text: str, lang: str | None) -> str:
     """The language to mark on right-to-left text: the item's own when it is a right-to-left one,
     else a guess from the script (an English outlet quoting Arabic, a source of unknown language)."""
     if lang and lang.split("-")[0].lower() in RTL_LANGS:
@@ -100,8 +120,76 @@ def rtl_lang(text: str, lang: str | None) -> str | None:
     return "ar"
 
 
+def _rtl_runs(text: str) -> list[tuple[bool, str]]:
+    """Split left-to-right text into (is_rtl, piece): each right-to-left run from its first to its last
+    right-to-left letter (numbers and spaces between them included), so it can be isolated."""
+    out: list[tuple[bool, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if unicodedata.bidirectional(text[i]) in ("R", "AL"):
+            j = last = i
+            while j < n and unicodedata.bidirectional(text[j]) != "L":
+                if unicodedata.bidirectional(text[j]) in ("R", "AL"):
+                    last = j
+                j += 1
+            j = last + 1
+            while j < n and unicodedata.category(text[j]).startswith("M"):   # combining marks stay attached
+                j += 1
+            out.append((True, text[i:j]))
+            i = j
+        else:
+            j = i
+            while j < n and unicodedata.bidirectional(text[j]) not in ("R", "AL"):
+                j += 1
+            out.append((False, text[i:j]))
+            i = j
+    return out
+
+
+def bidi_inline(text: str, lang: str | None = None) -> str:
+    """Escaped text for inside an element of left-to-right (or automatic) direction: its right-to-left
+    runs isolated in <span dir="rtl" lang>."""
+    if not has_rtl(text):
+        return esc(text)
+    rl = rtl_lang(text, lang)
+    return "".join(f'<span dir="rtl" lang="{esc(rl)}">{esc(piece)}</span>' if rtl else esc(piece)
+                   for rtl, piece in _rtl_runs(text))
+
+
+def bidi_block(text: str, lang: str | None = None, *, tag: str = "div", style: str = "", attrs: str = "") -> str:
+    """A block of text marked with its own direction: dir="rtl" and lang when it reads right to left
+    (its runs of left-to-right words then order themselves), dir="ltr" with its right-to-left runs
+    isolated otherwise."""
+    style_attr = f' style="{style}"' if style else ""
+    if direction(text, lang) == "rtl":
+        return (f'<{tag} dir="rtl" lang="{esc(rtl_lang(text, lang))}"{attrs} style="text-align:right;{style}">'
+                f"{esc(text)}</{tag}>")
+    return f'<{tag} dir="ltr"{attrs}{style_attr}>{bidi_inline(text, lang)}</{tag}>'
+
+
+def bidi_span(text: str, lang: str | None = None, style: str = "") -> str:
+    """An inline piece (a headline, an excerpt in a sentence) isolated with its own direction."""
+    style_attr = f' style="{style}"' if style else ""
+    if direction(text, lang) == "rtl":
+        return f'<span dir="rtl" lang="{esc(rtl_lang(text, lang))}"{style_attr}>{esc(text)}</span>'
+    return f'<span dir="auto"{style_attr}>{bidi_inline(text, lang)}</span>'
+
+
+def quoted(text: str, lang: str | None = None, style: str = "") -> str:
+    """Quoted words inside their own isolate, with the quotation marks of their direction: «» (which
+    mirror correctly) for right-to-left words, “” otherwise."""
+    if direction(text, lang) == "rtl":
+        return bidi_span(f"«{text}»", lang, style)
+    return bidi_span(f"“{text}”", lang, style)
+
+
+def name(text: str | None) -> str:
+    """An outlet's or a speaker's name: automatic direction (a name can be in any script)."""
+    return f'<span dir="auto">{bidi_inline(text or "")}</span>'
+
+
 def url_display(url: str) -> str:
-    """host + path, shortened: what the reader sees before following a link."""
+    """host + path, shortened: what a plain-text reader sees of a link."""
     parts = urlsplit(url)
     host = (parts.hostname or "").removeprefix("www.") + (f":{parts.port}" if parts.port else "")
     rest = unquote(parts.path.rstrip("/"))
@@ -109,6 +197,11 @@ def url_display(url: str) -> str:
         rest += "?" + unquote(parts.query)
     shown = host + rest
     return shown if len(shown) <= 60 else shown[:57] + "…"
+
+
+def url_host(url: str) -> str:
+    parts = urlsplit(url)
+    return (parts.hostname or "").removeprefix("www.") + (f":{parts.port}" if parts.port else "")
 
 
 def safe_href(url: str | None) -> str | None:
@@ -119,44 +212,42 @@ def safe_href(url: str | None) -> str | None:
 
 
 def link(url: str | None, label: str | None = None) -> str:
+    """A link that says where it goes: its label (escaped, direction marked) and its host."""
     href = safe_href(url)
     if href is None:
-        return esc(url or "")
-    shown = url_display(href)
-    text = f"{esc(label)} ({esc(shown)})" if label else esc(shown)
-    return f'<a href="{esc(href)}" style="{S_LINK}">{text}</a>'
+        return esc(label or "")
+    host = url_host(href)
+    text = (f'{bidi_inline(label)} <span style="{S_HOST}">· {esc(host)}</span>' if label
+            else f'<span dir="ltr">{esc(host)}</span>')
+    return f'<a href="{esc(href)}" dir="auto" style="{S_LINK}">{text}</a>'
+
+
+def post_link(p: Post, *, short: bool = False) -> str:
+    """A post as its outlet and time, linked (short: without "UTC", for the top section)."""
+    label = f"{p.outlet} {p.published_at:%d %b %H:%M}" if short else f"{p.outlet} {fmt_time(p.published_at)}"
+    return link(p.url, label) if safe_href(p.url) else esc(label)
+
+
+def badge(text: str, bg: str) -> str:
+    return f'<span style="{S_BADGE.format(bg=bg)}">{esc(text)}</span>'
 
 
 def lang_badge(lang: str | None) -> str:
-    if not lang:
-        return ""
-    return (f'<span style="{S_BADGE.format(bg="#868e96")}" title="language">'
-            f'{esc(lang.upper())}</span>')
+    return badge(lang.upper(), "#868e96") if lang else ""
+
+
+def register_name(register: str | None) -> str:
+    return REGISTER_NAMES.get(register or "", (register or "").replace("-", " "))
 
 
 def register_badge(register: str | None) -> str:
     if not register:
         return ""
-    return f'<span style="{S_BADGE.format(bg=REGISTER_COLOURS.get(register, "#495057"))}">{esc(register)}</span>'
+    return badge(register_name(register), REGISTER_COLOURS.get(register, "#495057"))
 
 
-def text_html(text: str, lang: str | None, *, limit: int = MAX_TEXT, style: str = "") -> str:
-    dir_ = direction(text, lang)
-    if dir_ == "rtl":
-        lang = rtl_lang(text, lang)
-    align = "text-align:right;" if dir_ == "rtl" else ""
-    lang_attr = f' lang="{esc(lang)}"' if lang else ""
-    body = esc(shorten(text, limit)).replace("\n", "<br>")
-    return f'<div dir="{dir_}"{lang_attr} style="{align}{style}">{body}</div>'
-
-
-def quote_html(quote: str, lang: str | None) -> str:
-    dir_ = direction(quote, lang)
-    if dir_ == "rtl":
-        lang = rtl_lang(quote, lang)
-    lang_attr = f' lang="{esc(lang)}"' if lang else ""
-    return (f'<div style="margin:3px 0;font-size:14px">{lang_badge(lang)} '
-            f'<q dir="{dir_}"{lang_attr} style="font-style:italic">{esc(quote)}</q></div>')
+def lang_names(codes: tuple[str, ...]) -> str:
+    return ", ".join(LANG_NAMES.get(c, c.upper()) for c in codes) or "-"
 
 
 # ---- plain text ---------------------------------------------------------------------------------
@@ -164,8 +255,52 @@ def quote_html(quote: str, lang: str | None) -> str:
 RLI, PDI = "\u2067", "\u2069"   # isolate right-to-left runs so plain-text viewers order them correctly
 
 
-def text_plain(text: str, lang: str | None) -> str:
-    return f"{RLI}{text}{PDI}" if direction(text, lang) == "rtl" else text
+def text_plain(text: str, lang: str | None = None) -> str:
+    if direction(text, lang) == "rtl":
+        return f"{RLI}{text}{PDI}"
+    if not has_rtl(text):
+        return text
+    return "".join(f"{RLI}{piece}{PDI}" if rtl else piece for rtl, piece in _rtl_runs(text))
+
+
+def quoted_plain(text: str, lang: str | None = None) -> str:
+    return text_plain(f"«{text}»" if direction(text, lang) == "rtl" else f"“{text}”", lang)
+
+
+# ---- words shared by both parts --------------------------------------------------------------------
+
+def who(s: Statement) -> str | None:
+    """"an Iranian official", "Abbas Araqchi", with the attribution when it says more."""
+    if s.attributed_to and s.speaker and s.speaker.lower() not in s.attributed_to.lower():
+        return f"{s.speaker} ({s.attributed_to})"
+    return s.attributed_to or s.speaker
+
+
+def said(s: Statement) -> str:
+    """The speech act as a verb ("accused"), "said" when none was found."""
+    return (s.speech_act or "said").replace("_", " ").replace("-", " ")
+
+
+def move_words(r: Report, m: Move) -> str:
+    return f"{r.market_name(m.venue, m.question)} {fmt_prob(m.before)} → {fmt_prob(m.after)} ({fmt_move(m.delta)})"
+
+
+def move_span(moves) -> str:
+    """When moves happened: "01 Jul 08:45–10:00"."""
+    start, end = min(m.start for m in moves), max(m.end for m in moves)
+    return f"{start:%d %b %H:%M}–{end:%H:%M}" if start.date() == end.date() else \
+        f"{start:%d %b %H:%M} – {end:%d %b %H:%M}"
+
+
+def top_words(r: Report, s: Statement) -> str:
+    """What a statement said, in a few words: its first claim's short description, or its text."""
+    if s.claims:
+        return short_claim(r.claim_label(s.claims[0]))
+    return shorten(without_urls(s.post.text), 80)
+
+
+def story_ref(n: int) -> str:
+    return f"story {n}" if n else "a story not shown in full"
 
 
 # ---- HTML ---------------------------------------------------------------------------------------
@@ -173,281 +308,284 @@ def text_plain(text: str, lang: str | None) -> str:
 def render_html(r: Report, charts: dict[str, str] | None = None) -> str:
     """The HTML part. `charts` maps story_id to the Content-ID of its chart image."""
     charts = charts or {}
-    parts = [_header(r), _changes_html(r), _signals_html(r)]
+    parts = [_header(r), _top_html(r), _signals_html(r), _cards_html(r), _markets_html(r)]
     if r.stories:
         parts.append(f'<h2 style="{S_H2}">Stories</h2>')
-    parts += [_story_html(r, i + 1, st, charts.get(st.story_id)) for i, st in enumerate(r.stories)]
+    charted = [st.story_id for st in r.stories if st.chart and charts.get(st.story_id)]
+    parts += [_story_html(r, st, charts.get(st.story_id), charted.index(st.story_id) + 1
+                          if st.story_id in charted else 0) for st in r.stories]
     if r.other_stories:
-        items = "".join(f"<li>{esc(shorten(st.headline, 140))} <span style=\"{S_MUTED}\">first seen "
-                        f"{esc(fmt_time(st.first_seen_at))}, {st.items} posts</span> "
-                        f"{link(st.first_report.url if st.first_report else None)}</li>" for st in r.other_stories)
+        items = "".join(f'<li style="margin:0 0 4px">{bidi_span(shorten(st.headline, 140))} '
+                        f'<span style="{S_MUTED}">{st.items} posts, first '
+                        f'{post_link(st.first_report) if st.first_report else esc(fmt_time(st.first_seen_at))}'
+                        f'</span></li>' for st in r.other_stories)
         parts.append(f'<h3 style="{S_H3}">Other stories in the window</h3><ul style="{S_LIST}">{items}</ul>')
     parts.append(_provenance_html(r))
-    parts.append(f'<p style="{S_MUTED};margin-top:18px">Report {esc(r.report_id)}, built '
-                 f'{esc(fmt_time(r.built_at))}. Times are UTC. Scraped text is shown as published; state-aligned '
-                 f'statements are claims of position, not confirmation of disputed facts.</p>')
-    body = "\n".join(parts)
+    parts.append(f'<p style="{S_MUTED};margin-top:16px">Built {esc(fmt_time(r.built_at))}. Times are UTC. Scraped '
+                 f'text is shown as published; state-aligned statements are claims of position, not '
+                 f'confirmation of disputed facts.</p>')
+    body = "\n".join(p for p in parts if p)
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en" dir="ltr"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(r.subject)}</title></head>\n"
         f'<body style="{S_BODY}">\n'
+        f"<!-- report {esc(r.report_id)} -->\n"
         f'<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="width:100%;'
-        f'border-collapse:collapse;background:#f1f3f5"><tr><td align="center" style="padding:8px 0">\n'
+        f'border-collapse:collapse;background:#f1f3f5"><tr><td align="center" style="padding:0">\n'
         f'<table role="presentation" cellpadding="0" cellspacing="0" style="{S_CARD}"><tr>'
         f'<td style="{S_CELL}">\n{body}\n</td></tr></table>\n'
         "</td></tr></table>\n</body></html>\n")
 
 
 def _header(r: Report) -> str:
-    since = ("first report of this watch list: everything in the window is new" if r.changes.first_report
+    since = ("first report of this watch list: all of the window is new" if r.changes.first_report
              else f"changes since the last report ({fmt_time(r.since)})")
-    return (f'<div style="{S_MUTED};text-transform:uppercase;letter-spacing:.04em">Watch-list report</div>'
-            f'<h1 style="{S_H1}">{esc(r.title)}</h1>'
-            f'<div style="{S_MUTED}">{esc(fmt_window(r))} · {esc(since)}</div>')
+    return (f'<div style="{S_MUTED}">Watch-list report · {esc(fmt_window(r))}</div>'
+            f'<h1 style="{S_H1}">{bidi_span(r.title)}</h1>'
+            f'<div style="{S_MUTED}">{esc(since)}</div>')
 
 
-def _changes_html(r: Report) -> str:
-    c = r.changes
-    out = [f'<h2 style="{S_H2}">What changed</h2>']
-    if c.nothing:
-        out.append(f'<p style="margin:0 0 8px">Nothing new since {esc(fmt_time(c.since))}.</p>')
-        return "".join(out)
-    if c.new_stories:
-        items = "".join(
-            f"<li><b>{esc(shorten(st.headline, 140))}</b><br><span style=\"{S_MUTED}\">first seen "
-            f"{esc(fmt_time(st.first_seen_at))}"
-            f"{' by ' + esc(st.first_report.outlet) if st.first_report else ''}, {st.items} posts from "
-            f"{st.sources} sources</span></li>" for st in c.new_stories)
-        out.append(f'<h3 style="{S_H3}">New stories</h3><ul style="{S_LIST}">{items}</ul>')
-    if c.new_statements:
-        more = c.new_statements_total - len(c.new_statements)
-        items = "".join(
-            f"<li><b>{esc(fmt_time(n.statement.post.published_at))}</b> {esc(n.statement.post.outlet)}"
-            f"{': ' + esc(n.statement.speaker) if n.statement.speaker else ''} "
-            f"{_inline_text(n.statement.post.text, n.statement.post.lang, 160)} "
-            f"{link(n.statement.post.url)}</li>" for n in c.new_statements)
-        head = (f"New statements ({c.new_statements_total}"
-                + (f", latest {len(c.new_statements)} listed" if more else "") + ")")
-        out.append(f'<h3 style="{S_H3}">{esc(head)}</h3><ul style="{S_LIST}">{items}</ul>')
-    if c.contradictions:
-        out.append(f'<h3 style="{S_H3}">Contradictions</h3>')
-        out += [_contradiction_html(r, x) for x in c.contradictions[:MAX_CONTRADICTIONS]]
-        if len(c.contradictions) > MAX_CONTRADICTIONS:
-            out.append(f'<p style="{S_MUTED}">and {len(c.contradictions) - MAX_CONTRADICTIONS} more pairs '
-                       f'(see the stories below)</p>')
-    if c.odds_moves:
-        items = "".join(f"<li>{_odds_move_html(m)}</li>" for m in c.odds_moves)
-        out.append(f'<h3 style="{S_H3}">Odds moves of {esc(fmt_move(r.odds_move_threshold).lstrip("+"))} or more'
-                   f'</h3><ul style="{S_LIST}">{items}</ul>')
-    if c.signals_newly_seen:
-        items = "".join(f"<li><b>{esc(s.title)}</b> <span style=\"{S_MUTED}\">first seen "
-                        f"{esc(fmt_time(s.first_seen_at))}</span></li>" for s in c.signals_newly_seen)
-        out.append(f'<h3 style="{S_H3}">Signals newly seen</h3><ul style="{S_LIST}">{items}</ul>')
+def _top_html(r: Report) -> str:
+    items = "".join(f'<li style="margin:0 0 7px">{_top_line_html(r, line)}</li>' for line in r.top)
+    return (f'<div id="top"><h2 style="{S_H2};margin-top:12px">In short</h2>'
+            f'<ul style="{S_TOP}">{items}</ul></div>')
+
+
+def _top_line_html(r: Report, line: TopLine) -> str:
+    if line.kind == "moves" and line.moves:
+        t = line.moves
+        odds = ", ".join(f"{esc(r.market_name(m.venue, m.question))} {esc(fmt_prob(m.before))} → "
+                         f"{esc(fmt_prob(m.after))}" for m in t.moves)
+        s = t.statement
+        if s is None:
+            return (f"<b>{odds}</b> ({esc(move_span(t.moves))}), with no statement of the watch list in the "
+                    f"hours before.")
+        what = top_words(r, s)
+        speaker = f"<i>{name(s.speaker)}</i> " if s.speaker else ""
+        anchor = f' <a href="#story-{t.story_number}" style="{S_LINK}">story {t.story_number}</a>' \
+            if t.story_number else ""
+        return f"<b>{odds}</b> after {speaker}({post_link(s.post, short=True)}): {bidi_span(what)}.{anchor}"
+    if line.kind == "contradiction" and line.card:
+        c = line.card
+        return (f'<b>Contradiction</b> (<a href="#contradiction-{r.cards.index(c) + 1}" style="{S_LINK}">'
+                f'{esc(story_ref(c.story_number or 0))}</a>): {_side_short_html(r, c.a)} '
+                f"<i>against</i> {_side_short_html(r, c.b)}.")
+    if line.kind == "signals":
+        titles = "; ".join(bidi_span(short_claim(s.title, 50)) for s in line.signals)
+        n = len(line.signals)
+        return (f'<b>{n} signal{"s" * (n != 1)} now seen</b> (<a href="#signals" style="{S_LINK}">evidence</a>): '
+                f"{titles}.")
+    if line.kind == "stories":
+        n = len(line.stories)
+        top = line.stories[0]
+        ref = f'<a href="#story-{top.number}" style="{S_LINK}">story {top.number}</a>' if top.number else ""
+        return (f"<b>{n} new stor{'ies' if n != 1 else 'y'}</b>; the most active: "
+                f"{bidi_span(shorten(top.headline, 80))} ({top.items} posts{', ' + ref if ref else ''}).")
+    return f"Nothing new since {esc(fmt_time(r.changes.since))}."
+
+
+def _side_short_html(r: Report, side: ContradictionSide) -> str:
+    speaker = f"{name(side.speaker)}, " if side.speaker else ""
+    n = len(side.posts)
+    return (f"{bidi_span(short_claim(r.claim_label(side.claim)))} ({speaker}{post_link(side.first, short=True)}"
+            f"{f', {n} posts' if n > 1 else ''})")
+
+
+def _cards_html(r: Report) -> str:
+    if not r.cards:
+        return ""
+    out = [f'<h2 style="{S_H2}">Contradictions</h2>']
+    for i, c in enumerate(r.cards):
+        new = " · " + badge("NEW", "#e67700") if c.is_new else ""
+        out.append(
+            f'<div id="contradiction-{i + 1}" style="{S_BOX}">'
+            f'<div style="{S_MUTED}"><a href="#story-{c.story_number}" style="{S_LINK}">'
+            f'{esc(story_ref(c.story_number or 0).capitalize())}</a>{new}</div>'
+            f"{_side_html(r, c.a)}"
+            f'<div style="margin:6px 0;font-size:12px;font-weight:700;color:#c92a2a">CONTRADICTED BY</div>'
+            f"{_side_html(r, c.b)}</div>")
     return "".join(out)
 
 
-def _inline_text(text: str, lang: str | None, limit: int) -> str:
-    """A short excerpt inside a sentence: isolated, so right-to-left text does not reorder its neighbours."""
-    dir_ = direction(text, lang)
-    if dir_ == "rtl":
-        lang = rtl_lang(text, lang)
-    lang_attr = f' lang="{esc(lang)}"' if lang else ""
-    return f'“<bdi dir="{dir_}"{lang_attr}>{esc(shorten(text, limit))}</bdi>”'
+def _side_html(r: Report, side: ContradictionSide) -> str:
+    n = len(side.posts)
+    first = (f'<div style="font-size:14px">first: {name(side.speaker) + ", " if side.speaker else ""}'
+             f"{post_link(side.first)}</div>")
+    also = _also_html(side.posts[1:], f"{n} posts in all; also")
+    return f'{bidi_block(r.claim_label(side.claim), style="font-weight:600")}{first}{also}'
 
 
-def _odds_move_html(m: OddsMove) -> str:
-    name = f"{m.venue.capitalize()}: {m.question} ({m.outcome})"
-    return (f"<b>{esc(name)}</b> {esc(fmt_prob(m.then))} → <b>{esc(fmt_prob(m.now))}</b> "
-            f"({esc(fmt_move(m.move))}) {link(m.url) if safe_href(m.url) else ''}")
+def _also_html(posts, lead: str) -> str:
+    if not posts:
+        return ""
+    shown = " · ".join(post_link(p) for p in posts[:MAX_ALSO])
+    more = f" and {len(posts) - MAX_ALSO} more (Sources)" if len(posts) > MAX_ALSO else ""
+    return f'<div style="{S_MUTED}">{esc(lead)}: {shown}{esc(more)}</div>'
 
 
-def _contradiction_html(r: Report, c: Contradiction) -> str:
-    def side(claim: str, p: Post) -> str:
-        return (f'<div style="font-weight:600">{esc(r.claim_labels.get(claim, claim))}</div>'
-                f'<div style="{S_MUTED}">{esc(fmt_time(p.published_at))} · {esc(p.outlet)}</div>'
-                f'{text_html(p.text, p.lang, limit=240, style="font-size:14px;margin:2px 0")}'
-                f'<div style="font-size:13px">{link(p.url)}</div>')
-    return (f'<div style="{S_BOX}">{side(c.claim_a, c.post_a)}'
-            f'<div style="margin:6px 0;font-size:12px;font-weight:700;color:#c92a2a">CONTRADICTED BY</div>'
-            f'{side(c.claim_b, c.post_b)}</div>')
+def _markets_html(r: Report) -> str:
+    if not r.markets:
+        return ""
+    items = []
+    for m in r.markets:
+        flag = " " + badge("MOVED", "#e67700") if abs(m.move) >= r.odds_move_threshold - 1e-9 else ""
+        items.append(f'<li style="margin:0 0 5px"><b>{esc(r.market_name(m.venue, m.question))}</b>: '
+                     f"{bidi_span(m.question)} ({esc(m.outcome)}) {esc(fmt_prob(m.then))} → "
+                     f"<b>{esc(fmt_prob(m.now))}</b> ({esc(fmt_move(m.move))}){flag}"
+                     + (f" {link(m.url)}" if safe_href(m.url) else "") + "</li>")
+    since = "in the window" if r.changes.first_report else "since the last report"
+    charts = " Each story's chart ties its statements to the moves after them." \
+        if any(st.chart for st in r.stories) else ""
+    return (f'<h2 style="{S_H2}" id="odds">Odds</h2><p style="{S_MUTED};margin:0 0 4px">Each market {since}.'
+            f"{esc(charts)}</p>"
+            f'<ul style="{S_LIST};font-size:14px">{"".join(items)}</ul>')
 
 
 def _signals_html(r: Report) -> str:
     if not r.signals:
         return ""
-    out = [f'<h2 style="{S_H2}">Signals to watch</h2>']
+    out = [f'<h2 style="{S_H2}" id="signals">Signals to watch</h2>']
     for s in r.signals:
-        seen = s.status == "seen"
-        badge = S_BADGE.format(bg="#2b8a3e" if seen else "#adb5bd")
-        when = (f" first {fmt_time(s.first_seen_at)}, last {fmt_time(s.last_seen_at)}, "
-                f"{s.evidence_count} post{'s' * (s.evidence_count != 1)}") if seen else ""
-        new = f' <span style="{S_BADGE.format(bg="#e67700")}">NEW</span>' if s.newly_seen else ""
-        ev = "".join(
-            f"<li>{esc(fmt_time(e.published_at))} {esc(e.outlet)}: {esc(e.why)} {link(e.url)}</li>"
-            for e in s.evidence[:5])
-        if len(s.evidence) > 5:
-            ev += f'<li style="{S_MUTED}">and {len(s.evidence) - 5} more</li>'
-        out.append(f'<div style="margin:0 0 10px"><span style="{badge}">{esc(s.status.upper())}</span>{new} '
-                   f'<b>{esc(s.title)}</b><span style="{S_MUTED}">{esc(when)}</span>'
+        if s.seen_in_window:
+            status = badge("SEEN", "#2b8a3e")
+            when = (f"seen {s.evidence_count} time{'s' * (s.evidence_count != 1)} in the window, latest "
+                    f"{fmt_time(s.last_seen_at)}")
+        elif s.status == "seen":
+            status = badge("SEEN BEFORE", "#868e96")
+            when = "nothing in this window"
+        else:
+            status = badge("NOT SEEN", "#adb5bd")
+            when = ""
+        new = " " + badge("NEW", "#e67700") if s.newly_seen else ""
+        whys = {e.why for e in s.evidence}
+        same = len(whys) == 1 and len(s.evidence) > 1
+        ev = "".join(f'<li>{post_link(_evidence_post(e))}' + ("" if same else f": {bidi_span(e.why)}") + "</li>"
+                     for e in s.evidence)
+        if same:
+            ev = f'<li style="list-style:none;margin-left:-18px">{bidi_span(whys.pop())}:</li>' + ev
+        if s.evidence_count > len(s.evidence):
+            ev = (f'<li style="{S_MUTED}">{s.evidence_count - len(s.evidence)} earlier in the window '
+                  f"(Sources)</li>") + ev
+        if s.earlier_count:
+            ev += (f'<li style="{S_MUTED}">earlier context: {s.earlier_count} post{"s" * (s.earlier_count != 1)} '
+                   f"before this window ({esc(fmt_time(s.earlier_first_at))} to {esc(fmt_time(s.earlier_last_at))})"
+                   f"</li>")
+        out.append(f'<div style="margin:0 0 10px">{status}{new} {bidi_span(s.title, style="font-weight:600")}'
+                   + (f' <span style="{S_MUTED}">{esc(when)}</span>' if when else "")
                    + (f'<ul style="{S_LIST};font-size:13px">{ev}</ul>' if ev else "") + "</div>")
     return "".join(out)
 
 
-def _story_html(r: Report, n: int, st: Story, chart_cid: str | None) -> str:
-    new = '<b style="color:#e67700">NEW</b> · ' if st.is_new else ""
-    out = [f'<h2 style="{S_H2}">{n}. {esc(shorten(st.headline, 160))}</h2>',
-           f'<div style="{S_MUTED}">{new}'
-           f'first seen {esc(fmt_time(st.first_seen_at))}, last {esc(fmt_time(st.last_seen_at))} · '
-           f'{st.items} posts, {st.sources} sources · languages: {esc(", ".join(st.languages) or "-")}</div>']
-    if st.first_report:
-        fr = st.first_report
-        out.append(f'<p style="margin:8px 0">First report: <b>{esc(fr.outlet)}</b> at '
-                   f'<b>{esc(fmt_time(fr.published_at))}</b> {link(fr.url)}</p>')
+def _evidence_post(e) -> Post:
+    return Post(source_id=e.source_id or "", item_id=e.item_id or "", url=e.url or "", outlet=e.outlet,
+                published_at=e.published_at)
+
+
+def _story_html(r: Report, st: Story, chart_cid: str | None, chart_number: int) -> str:
+    tags = [f"STORY {st.number}"]
+    if st.is_new:
+        tags.append("NEW")
+    if st.began_before_window:
+        tags.append("began before this window")
+    out = [f'<div id="story-{st.number}" style="margin:18px 0 0">',
+           f'<div style="{S_MUTED};font-weight:600">{esc(" · ".join(tags))}</div>',
+           bidi_block(st.headline, tag="h3", style=S_H3),
+           f'<div style="{S_MUTED}">first report {post_link(st.first_report) if st.first_report else "-"} · '
+           f"{st.items} posts from {st.sources} sources in {esc(lang_names(st.languages))}</div>"]
     out.append(_registers_html(st))
-    if st.markets:
-        out.append(f'<h3 style="{S_H3}">Linked markets</h3>')
-        if chart_cid:
-            out.append(f'<img src="cid:{esc(chart_cid)}" width="600" alt="Odds of the linked markets over the '
-                       f'report window, with the statements of this story marked" style="display:block;width:100%;'
-                       f'max-width:600px;height:auto;border:0;margin:4px 0 8px">')
-        out.append(_markets_html(st.markets))
-        out.append(_statement_odds_html(st))
-    if st.contradictions:
-        out.append(f'<h3 style="{S_H3}">Contradictions</h3>')
-        out += [_contradiction_html(r, c) for c in st.contradictions[:MAX_CONTRADICTIONS]]
-        if len(st.contradictions) > MAX_CONTRADICTIONS:
-            out.append(f'<p style="{S_MUTED}">and {len(st.contradictions) - MAX_CONTRADICTIONS} more pairs of '
-                       f'the same claims</p>')
-    out.append(f'<h3 style="{S_H3}">Timeline</h3>')
-    if st.statements_omitted:
-        out.append(f'<p style="{S_MUTED}">{st.statements_omitted} earlier statements not shown.</p>')
-    out += [_statement_html(r, s) for s in st.statements]
+    if st.chart and chart_cid:
+        out.append(_chart_html(r, st, chart_cid, chart_number))
+    if st.cards:
+        refs = ", ".join(f'<a href="#contradiction-{r.cards.index(c) + 1}" style="{S_LINK}">'
+                         f"{esc(short_claim(r.claim_label(c.a.claim)))} against "
+                         f"{esc(short_claim(r.claim_label(c.b.claim)))}</a>" for c in st.cards if c in r.cards)
+        out.append(f'<div style="font-size:14px;margin:6px 0">Contradiction: {refs}</div>')
+    out.append(f'<div style="{S_MUTED};margin:8px 0 4px">Key statements, oldest first; relays and repeats '
+               f"under the statement they repeat</div>")
+    out += [_key_html(r, k) for k in st.key_statements]
+    if st.key_omitted:
+        out.append(_also_html([k.statement.post for k in st.key_omitted], f"{len(st.key_omitted)} more statements"))
+    out.append("</div>")
     return "".join(out)
 
 
 def _registers_html(st: Story) -> str:
     if not st.register_coverage:
         return ""
-    th = S_TH + ";white-space:nowrap"
-    rows = "".join(
-        f'<tr><td style="{S_TD}">{register_badge(c.register)}</td><td style="{S_TD};white-space:nowrap">'
-        f'{esc(f"{c.first_seen_at:%d %b %H:%M}")}</td><td style="{S_TD};text-align:right">{c.items}</td>'
-        f'<td style="{S_TD};text-align:right">{c.share * 100:.0f}%</td></tr>' for c in st.register_coverage)
     first = min(st.register_coverage, key=lambda c: c.first_seen_at)
     loudest = max(st.register_coverage, key=lambda c: c.share)
-    voices = "".join(
-        f'<li style="margin:0 0 4px">{register_badge(reg)} <b>{esc(s.post.outlet)}</b> '
-        f'{esc(fmt_time(s.post.published_at))}{": " + esc(s.speaker) if s.speaker else ""} '
-        f'{_inline_text(s.post.text, s.post.lang, 140)}</li>' for reg, s in _first_by_register(st))
-    return (f'<h3 style="{S_H3}">Registers side by side</h3>'
-            f'<p style="margin:0 0 6px;font-size:14px">First to speak: <b>{esc(first.register)}</b> '
-            f'({esc(fmt_time(first.first_seen_at))}); loudest: <b>{esc(loudest.register)}</b> '
-            f'({loudest.share * 100:.0f}% of posts).</p>'
-            f'<table role="presentation" style="{S_TABLE}"><tr><th style="{th}">register</th>'
-            f'<th style="{th}">first (UTC)</th><th style="{th};text-align:right">posts</th>'
-            f'<th style="{th};text-align:right">share</th></tr>{rows}</table>'
-            + (f'<div style="{S_MUTED};margin:8px 0 4px">What each register said first</div>'
-               f'<ul style="{S_LIST};font-size:14px;list-style:none;padding:0">{voices}</ul>' if voices else ""))
+    each = " · ".join(f"{esc(register_name(c.register))} {c.items}" for c in st.register_coverage)
+    return (f'<div style="{S_MUTED}">registers: {esc(register_name(first.register))} first '
+            f'({esc(f"{first.first_seen_at:%d %b %H:%M}")}), {esc(register_name(loudest.register))} loudest '
+            f"({loudest.share * 100:.0f}%): {each}</div>")
 
 
-def _first_by_register(st: Story) -> list[tuple[str, Statement]]:
-    first: dict[str, Statement] = {}
-    for s in st.statements:
-        if s.post.register and s.post.register not in first:
-            first[s.post.register] = s
-    return sorted(first.items(), key=lambda kv: kv[1].post.published_at)
-
-
-def _markets_html(markets: tuple[MarketLink, ...]) -> str:
-    items = []
-    for m in markets:
-        before = (f"; moved {fmt_move(m.move_before_first_report)} before the first report"
-                  if m.moved_before_first_report else "")
-        items.append(
-            f"<li><b>{esc(m.venue.capitalize())}: {esc(m.question)}</b> ({esc(m.outcome)})<br>"
-            f"at first report {esc(fmt_prob(m.price_at_first_report))} → now <b>{esc(fmt_prob(m.price_now))}</b>"
-            f" ({esc(fmt_move(m.move_since_first_report))}){esc(before)}"
-            + (f"<br>{link(m.url)}" if safe_href(m.url) else "") + "</li>")
-    return f'<ul style="{S_LIST};font-size:14px">{"".join(items)}</ul>'
-
-
-def _statement_odds_html(st: Story) -> str:
-    """One row per statement, one column per market: the price at the statement -> an hour after."""
-    if not st.statement_odds:
-        return ""
-    markets = sorted({(o.venue, o.market_id) for o in st.statement_odds})
-    cell = {(o.statement_number, o.venue, o.market_id): o for o in st.statement_odds}
-    th = S_TH + ";white-space:nowrap"
-    head = "".join(f'<th style="{S_TH};text-align:right">{esc(v.capitalize())}</th>' for v, _ in markets)
+def _chart_html(r: Report, st: Story, cid: str, number: int) -> str:
+    plan = st.chart
     rows = []
-    for s in st.statements:
-        cells = [cell.get((s.number, v, m)) for v, m in markets]
-        if not any(cells):
-            continue
-        tds = "".join(
-            f'<td style="{S_TD};text-align:right">'
-            + (f'<b style="white-space:nowrap">{esc(fmt_prob(o.at))}</b> '
-               f'<span style="white-space:nowrap">→ {esc(fmt_prob(o.after))}</span>' if o else "-") + "</td>"
-            for o in cells)
-        rows.append(f'<tr><td style="{S_TD};white-space:nowrap">#{s.number} '
-                    f'{esc(f"{s.post.published_at:%H:%M}")}</td>{tds}</tr>')
-    return (f'<div style="{S_MUTED};margin:6px 0 2px">Odds at each statement → an hour later</div>'
-            f'<table role="presentation" style="{S_TABLE}"><tr><th style="{th}"># time (UTC)</th>{head}</tr>'
-            f'{"".join(rows)}</table>')
+    for s in plan.labelled:
+        moves = [m for m in plan.moves if m.statement == s]
+        rows.append(f'<li style="margin:0 0 4px"><b>{esc(s.short_name)}</b> ({post_link(s.post)}): '
+                    + ", ".join(f"{esc(r.market_name(m.venue, m.question))} {esc(fmt_prob(m.before))} → "
+                                f"{esc(fmt_prob(m.after))} by {esc(f'{m.end:%H:%M}')}" for m in moves) + "</li>")
+    outside = (f'<div style="{S_MUTED}">{plan.outside} statement{"s" * (plan.outside != 1)} of the story fall '
+               f"outside the chart's hours.</div>") if plan.outside else ""
+    return (f'<div id="chart-{number}"><img src="cid:{esc(cid)}" width="{CHART_WIDTH}" alt="Odds of the markets from '
+            f'{esc(f"{plan.start:%d %b %H:%M}")} to {esc(f"{plan.end:%d %b %H:%M}")} UTC, with the statements '
+            f'before the largest moves named" style="display:block;width:100%;max-width:{CHART_WIDTH}px;'
+            f'height:auto;border:0;margin:8px 0 4px">'
+            f'<div style="{S_MUTED};margin:0 0 2px">Named on the chart: the statements right before the largest '
+            f"moves, and the moves after them</div>"
+            f'<ul style="{S_LIST};font-size:14px">{"".join(rows)}</ul>{outside}</div>')
 
 
-def _statement_html(r: Report, s: Statement) -> str:
-    p = s.post
+def _key_html(r: Report, k: KeyStatement) -> str:
+    s, p = k.statement, k.statement.post
     colour = REGISTER_COLOURS.get(p.register or "", "#adb5bd")
     tags = []
     if s.is_first_report:
-        tags.append(f'<span style="{S_BADGE.format(bg="#c92a2a")}">FIRST REPORT</span>')
-    if s.is_new:
-        tags.append(f'<span style="{S_BADGE.format(bg="#e67700")}">NEW</span>')
-    relay = ""
-    if s.relay_of is not None:
-        lag = f", {s.relay_lag_minutes} min later" if s.relay_lag_minutes is not None else ""
-        relay = (f'<div style="{S_MUTED}">relay of {esc(s.relay_of.outlet)} '
-                 f'({esc(fmt_time(s.relay_of.published_at))}{esc(lag)}) {link(s.relay_of.url)}</div>')
-    who = ""
-    if s.speaker or s.attributed_to:
-        who = f'<div style="font-size:14px">{_who(s, esc)}</div>'
+        tags.append(badge("FIRST REPORT", "#c92a2a"))
+    if not s.in_window:
+        tags.append(badge("EARLIER CONTEXT", "#868e96"))
+    elif s.is_new and not r.changes.first_report:
+        tags.append(badge("NEW", "#e67700"))
+    speaker = f"<b>{name(who(s))}</b> {esc(said(s))} · " if who(s) else ""
+    text = shorten(without_urls(p.text), MAX_TEXT)
+    quotes = "".join(f'<div style="font-size:14px;margin:2px 0">{lang_badge(p.lang)} '
+                     f'{quoted(q, p.lang, "font-style:italic")}</div>'
+                     for q in s.quotes if " ".join(q.split()) not in text)
     claims = ""
     if s.claims:
-        claims = (f'<div style="{S_MUTED}">claims: '
-                  f'{esc("; ".join(r.claim_labels.get(c, c) for c in s.claims))}</div>')
-    quotes = "".join(quote_html(q, p.lang) for q in s.quotes)
+        firsts = {f.claim: f for f in s.claim_firsts}
+        words = []
+        for c in s.claims:
+            f = firsts.get(c)
+            note = ""
+            if f is not None and f.is_this_post:
+                note = ' <b style="color:#a61e4d;font-size:12px">first report of this claim</b>'
+            elif f is not None:
+                where = "this story" if f.same_story else "another story"
+                note = f' <span style="{S_MUTED}">(first reported by {post_link(f.post)}, {where})</span>'
+            words.append(f"{bidi_span(r.claim_label(c))}{note}")
+        claims = f'<div style="font-size:13px;color:#495057">claims: {"; ".join(words)}</div>'
     return (f'<div style="{S_ROW.format(colour=colour)}">'
-            f'<div style="font-size:13px"><b>#{s.number} · {esc(fmt_time(p.published_at))}</b> · '
-            f'{esc(p.outlet)} {register_badge(p.register)} {lang_badge(p.lang)} {" ".join(tags)}</div>'
-            f'{who}{relay}'
-            f'{text_html(p.text, p.lang, style="font-size:15px;margin:3px 0")}'
-            f'{quotes}{claims}'
-            f'<div style="font-size:13px">{link(p.url)}</div></div>')
-
-
-def _who(s: Statement, fmt=lambda x: x) -> str:
-    """"<b>speaker</b> (act), attributed to ...", without repeating a speaker the attribution already names."""
-    speaker = s.speaker or s.attributed_to or ""
-    act = f" ({s.speech_act})" if s.speech_act else ""
-    via = s.attributed_to if s.attributed_to and s.speaker and s.speaker.lower() not in s.attributed_to.lower() \
-        else None
-    if s.attributed_to and s.speaker and via is None and s.attributed_to != s.speaker:
-        speaker = s.attributed_to       # "an Iranian official speaking to state TV" says more than the name
-    bold = f"<b>{fmt(speaker)}</b>" if fmt is esc else speaker
-    return bold + fmt(act) + (fmt(f", attributed to {via}") if via else "")
+            f'<div style="font-size:13px">{speaker}{post_link(p)} {register_badge(p.register)} '
+            f'{lang_badge(p.lang)} {" ".join(tags)}</div>'
+            f'{bidi_block(text, p.lang, style="font-size:15px;margin:2px 0")}'
+            f"{quotes}{claims}{_also_html([a.post for a in k.also], 'repeated by')}</div>")
 
 
 def _provenance_html(r: Report) -> str:
     posts = r.posts()
     if not posts:
         return ""
-    items = "".join(f'<li style="margin:0 0 3px">{esc(fmt_time(p.published_at))} {esc(p.outlet)} '
-                    f'{link(p.url)}</li>' for p in posts)
-    return (f'<h2 style="{S_H2}">Sources used</h2><p style="{S_MUTED}">Every post this report rests on, '
-            f'oldest first.</p><ol style="{S_LIST};font-size:13px">{items}</ol>')
+    items = " · ".join(post_link(p) for p in posts[:MAX_SOURCES])
+    more = (f" · and {len(posts) - MAX_SOURCES} more, listed in the plain-text part"
+            if len(posts) > MAX_SOURCES else "")
+    return (f'<h2 style="{S_H2}" id="sources">Sources</h2><p style="{S_MUTED};margin:0 0 4px">Every post this '
+            f'report rests on, oldest first.</p><div style="font-size:13px;line-height:1.6">{items}{esc(more)}</div>')
 
 
 # ---- plain text ---------------------------------------------------------------------------------
@@ -459,134 +597,153 @@ def render_text(r: Report) -> str:
     def cite(url: str | None) -> str:
         return f" [{ref[url]}]" if url in ref else (f" <{url}>" if safe_href(url) else "")
 
+    def at(p: Post) -> str:
+        return f"{text_plain(p.outlet)} {fmt_time(p.published_at)}{cite(p.url)}"
+
     c = r.changes
-    out = [f"WATCH-LIST REPORT: {r.title}", fmt_window(r),
-           ("First report of this watch list: everything in the window is new." if c.first_report
+    out = [f"WATCH-LIST REPORT: {text_plain(r.title)}", fmt_window(r),
+           ("First report of this watch list: all of the window is new." if c.first_report
             else f"Changes since the last report ({fmt_time(r.since)})."), ""]
-    out += ["WHAT CHANGED", "------------"]
-    if c.nothing:
-        out.append(f"Nothing new since {fmt_time(c.since)}.")
-    if c.new_stories:
-        out.append("New stories:")
-        out += [f"  * {shorten(st.headline, 140)} (first seen {fmt_time(st.first_seen_at)}"
-                f"{' by ' + st.first_report.outlet if st.first_report else ''}, {st.items} posts)"
-                f"{cite(st.first_report.url if st.first_report else None)}" for st in c.new_stories]
-    if c.new_statements:
-        out.append(f"New statements ({c.new_statements_total}"
-                   + (f", latest {len(c.new_statements)} listed" if c.new_statements_total > len(c.new_statements)
-                      else "") + "):")
-        out += [f"  * {fmt_time(n.statement.post.published_at)} {n.statement.post.outlet}"
-                f"{': ' + n.statement.speaker if n.statement.speaker else ''} "
-                f"\"{text_plain(shorten(n.statement.post.text, 160), n.statement.post.lang)}\""
-                f"{cite(n.statement.post.url)}" for n in c.new_statements]
-    if c.contradictions:
-        out.append("Contradictions:")
-        for x in c.contradictions[:MAX_CONTRADICTIONS]:
-            out += _contradiction_text(r, x, cite)
-        if len(c.contradictions) > MAX_CONTRADICTIONS:
-            out.append(f"  and {len(c.contradictions) - MAX_CONTRADICTIONS} more pairs (see the stories below)")
-    if c.odds_moves:
-        out.append(f"Odds moves of {fmt_move(r.odds_move_threshold).lstrip('+')} or more:")
-        out += [f"  * {m.venue.capitalize()}: {m.question} ({m.outcome}) {fmt_prob(m.then)} -> {fmt_prob(m.now)} "
-                f"({fmt_move(m.move)})" for m in c.odds_moves]
-    if c.signals_newly_seen:
-        out.append("Signals newly seen:")
-        out += [f"  * {s.title} (first seen {fmt_time(s.first_seen_at)})" for s in c.signals_newly_seen]
+    out += ["IN SHORT", "--------"]
+    out += [f"* {line}" for line in (_top_line_text(r, t, at) for t in r.top)]
     out.append("")
     if r.signals:
         out += ["SIGNALS TO WATCH", "----------------"]
         for s in r.signals:
-            mark = "[SEEN]" if s.status == "seen" else "[not seen]"
+            mark = "[SEEN]" if s.seen_in_window else "[seen before]" if s.status == "seen" else "[not seen]"
             new = " NEW" if s.newly_seen else ""
-            when = (f" (first {fmt_time(s.first_seen_at)}, last {fmt_time(s.last_seen_at)}, "
-                    f"{s.evidence_count} posts)") if s.status == "seen" else ""
-            out.append(f"{mark}{new} {s.title}{when}")
-            out += [f"    - {fmt_time(e.published_at)} {e.outlet}: {e.why}{cite(e.url)}" for e in s.evidence[:5]]
-            if len(s.evidence) > 5:
-                out.append(f"    - and {len(s.evidence) - 5} more")
+            when = (f" (seen {s.evidence_count} time{'s' * (s.evidence_count != 1)} in the window, latest "
+                    f"{fmt_time(s.last_seen_at)})"
+                    if s.seen_in_window else " (nothing in this window)" if s.status == "seen" else "")
+            out.append(f"{mark}{new} {text_plain(s.title)}{when}")
+            if s.evidence_count > len(s.evidence):
+                out.append(f"    - {s.evidence_count - len(s.evidence)} earlier in the window")
+            whys = {e.why for e in s.evidence}
+            if len(whys) == 1 and len(s.evidence) > 1:
+                out.append(f"    {text_plain(whys.pop())}:")
+                out += [f"    - {at(_evidence_post(e))}" for e in s.evidence]
+            else:
+                out += [f"    - {at(_evidence_post(e))}: {text_plain(e.why)}" for e in s.evidence]
+            if s.earlier_count:
+                out.append(f"    - earlier context: {s.earlier_count} post{'s' * (s.earlier_count != 1)} "
+                           f"before this window "
+                           f"({fmt_time(s.earlier_first_at)} to {fmt_time(s.earlier_last_at)})")
         out.append("")
-    for i, st in enumerate(r.stories):
-        out += _story_text(r, i + 1, st, cite)
+    if r.cards:
+        out += ["CONTRADICTIONS", "--------------"]
+        for card in r.cards:
+            out.append(f"* {story_ref(card.story_number or 0).capitalize()}{' (NEW)' if card.is_new else ''}:")
+            out += _side_text(r, card.a, at)
+            out.append("    CONTRADICTED BY")
+            out += _side_text(r, card.b, at)
+        out.append("")
+    if r.markets:
+        out += ["ODDS", "----"]
+        out += [f"* {r.market_name(m.venue, m.question)}: {m.question} ({m.outcome}) {fmt_prob(m.then)} -> "
+                f"{fmt_prob(m.now)} ({fmt_move(m.move)}){cite(m.url) if safe_href(m.url) else ''}"
+                for m in r.markets]
+        out.append("")
+    for st in r.stories:
+        out += _story_text(r, st, at)
     if r.other_stories:
         out.append("OTHER STORIES IN THE WINDOW")
-        out += [f"  * {shorten(st.headline, 140)} (first seen {fmt_time(st.first_seen_at)}, {st.items} posts)"
-                f"{cite(st.first_report.url if st.first_report else None)}" for st in r.other_stories]
+        out += [f"  * {text_plain(shorten(st.headline, 140))} ({st.items} posts, first "
+                f"{at(st.first_report) if st.first_report else fmt_time(st.first_seen_at)})" for st in r.other_stories]
         out.append("")
     if posts:
-        out += ["SOURCES USED", "------------"]
-        out += [f"[{ref[p.url]}] {fmt_time(p.published_at)} {p.outlet}: {p.url}" for p in posts]
+        out += ["SOURCES", "-------"]
+        out += [f"[{ref[p.url]}] {fmt_time(p.published_at)} {text_plain(p.outlet)}: {p.url}" for p in posts]
         out.append("")
-    out.append(f"Report {r.report_id}, built {fmt_time(r.built_at)}. Times are UTC.")
+    out.append(f"Built {fmt_time(r.built_at)}. Times are UTC.")
     return "\n".join(out) + "\n"
 
 
-def _contradiction_text(r: Report, c: Contradiction, cite) -> list[str]:
-    a, b = c.post_a, c.post_b
-    return [f"  * {r.claim_labels.get(c.claim_a, c.claim_a)}",
-            f"      {fmt_time(a.published_at)} {a.outlet}: \"{text_plain(shorten(a.text, 200), a.lang)}\"{cite(a.url)}",
-            f"    CONTRADICTED BY {r.claim_labels.get(c.claim_b, c.claim_b)}",
-            f"      {fmt_time(b.published_at)} {b.outlet}: \"{text_plain(shorten(b.text, 200), b.lang)}\"{cite(b.url)}"]
+def _top_line_text(r: Report, line: TopLine, at) -> str:
+    if line.kind == "moves" and line.moves:
+        t = line.moves
+        odds = ", ".join(f"{r.market_name(m.venue, m.question)} {fmt_prob(m.before)} -> {fmt_prob(m.after)}"
+                         for m in t.moves)
+        s = t.statement
+        if s is None:
+            return f"Odds: {odds} ({move_span(t.moves)}), with no statement of the watch list in the hours before."
+        speaker = f"{text_plain(s.speaker)} " if s.speaker else ""
+        return (f"Odds: {odds} after {speaker}({at(s.post)}): {text_plain(top_words(r, s))}"
+                f"{f' (story {t.story_number})' if t.story_number else ''}.")
+    if line.kind == "contradiction" and line.card:
+        c = line.card
+        return (f"Contradiction ({story_ref(c.story_number or 0)}): {_side_short_text(r, c.a, at)} against "
+                f"{_side_short_text(r, c.b, at)}.")
+    if line.kind == "signals":
+        n = len(line.signals)
+        return (f"{n} signal{'s' * (n != 1)} now seen: "
+                + "; ".join(text_plain(short_claim(s.title, 50)) for s in line.signals) + ".")
+    if line.kind == "stories":
+        n, top = len(line.stories), line.stories[0]
+        return (f"{n} new stor{'ies' if n != 1 else 'y'}; the most active: {text_plain(shorten(top.headline, 90))} "
+                f"({top.items} posts).")
+    return f"Nothing new since {fmt_time(r.changes.since)}."
 
 
-def _story_text(r: Report, n: int, st: Story, cite) -> list[str]:
-    title = f"{n}. {shorten(st.headline, 160)}"
-    out = [title, "=" * min(len(title), 72),
-           f"{'NEW. ' if st.is_new else ''}First seen {fmt_time(st.first_seen_at)}, last {fmt_time(st.last_seen_at)}; "
-           f"{st.items} posts, {st.sources} sources; languages: {', '.join(st.languages) or '-'}"]
-    if st.first_report:
-        out.append(f"First report: {st.first_report.outlet} at {fmt_time(st.first_report.published_at)}"
-                   f"{cite(st.first_report.url)}")
+def _side_short_text(r: Report, side: ContradictionSide, at) -> str:
+    speaker = f"{text_plain(side.speaker)}, " if side.speaker else ""
+    n = len(side.posts)
+    count = f", {n} posts" if n > 1 else ""
+    return f"{text_plain(short_claim(r.claim_label(side.claim)))} ({speaker}{at(side.first)}{count})"
+
+
+def _side_text(r: Report, side: ContradictionSide, at) -> list[str]:
+    out = [f"    {text_plain(r.claim_label(side.claim))}",
+           f"      first: {text_plain(side.speaker) + ', ' if side.speaker else ''}{at(side.first)}"]
+    if len(side.posts) > 1:
+        out.append(f"      {len(side.posts)} posts in all; also: " + ", ".join(at(p) for p in side.posts[1:]))
+    return out
+
+
+def _story_text(r: Report, st: Story, at) -> list[str]:
+    title = (f"STORY {st.number}{' (NEW)' if st.is_new else ''}"
+             f"{', began before this window' if st.began_before_window else ''}")
+    out = [title, "=" * len(title), text_plain(st.headline),
+           f"First report {at(st.first_report) if st.first_report else '-'}; {st.items} posts from {st.sources} "
+           f"sources in {lang_names(st.languages)}."]
     if st.register_coverage:
-        out.append("Registers side by side:")
         first = min(st.register_coverage, key=lambda c: c.first_seen_at)
         loudest = max(st.register_coverage, key=lambda c: c.share)
-        out.append(f"  First to speak: {first.register} ({fmt_time(first.first_seen_at)}); loudest: "
-                   f"{loudest.register} ({loudest.share * 100:.0f}% of posts).")
-        out += [f"  {c.register:<15} first {fmt_time(c.first_seen_at)}  {c.items:>3} posts  {c.sources:>2} sources  "
-                f"{c.share * 100:>3.0f}%" for c in st.register_coverage]
-        out.append("  What each register said first:")
-        out += [f"    {reg}: {s.post.outlet} {fmt_time(s.post.published_at)}"
-                f"{': ' + s.speaker if s.speaker else ''} \"{text_plain(shorten(s.post.text, 140), s.post.lang)}\""
-                f"{cite(s.post.url)}" for reg, s in _first_by_register(st)]
-    if st.markets:
-        out.append("Linked markets (chart in the HTML version):")
-        for m in st.markets:
-            before = (f"; moved {fmt_move(m.move_before_first_report)} before the first report"
-                      if m.moved_before_first_report else "")
-            out.append(f"  * {m.venue.capitalize()}: {m.question} ({m.outcome}): at first report "
-                       f"{fmt_prob(m.price_at_first_report)} -> now {fmt_prob(m.price_now)} "
-                       f"({fmt_move(m.move_since_first_report)}){before}")
-        if st.statement_odds:
-            out.append("  Odds at each statement -> an hour later:")
-            by_number: dict[int, list[str]] = {}
-            for o in st.statement_odds:
-                by_number.setdefault(o.statement_number, []).append(
-                    f"{o.venue.capitalize()} {fmt_prob(o.at)} -> {fmt_prob(o.after)}")
-            out += [f"    #{s.number} {s.post.published_at:%H:%M} UTC: {', '.join(by_number[s.number])}"
-                    for s in st.statements if s.number in by_number]
-    if st.contradictions:
-        out.append("Contradictions:")
-        for c in st.contradictions[:MAX_CONTRADICTIONS]:
-            out += _contradiction_text(r, c, cite)
-        if len(st.contradictions) > MAX_CONTRADICTIONS:
-            out.append(f"  and {len(st.contradictions) - MAX_CONTRADICTIONS} more pairs of the same claims")
-    out.append("Timeline:")
-    if st.statements_omitted:
-        out.append(f"  ({st.statements_omitted} earlier statements not shown)")
-    for s in st.statements:
-        p = s.post
-        tags = "".join([" FIRST REPORT" if s.is_first_report else "", " NEW" if s.is_new else ""])
-        out.append(f"  #{s.number} {fmt_time(p.published_at)} {p.outlet} ({p.register or '-'}, "
-                   f"{p.lang or '?'}){tags}{cite(p.url)}")
-        if s.speaker or s.attributed_to:
-            out.append(f"     {_who(s)}")
-        if s.relay_of is not None:
-            lag = f", {s.relay_lag_minutes} min later" if s.relay_lag_minutes is not None else ""
-            out.append(f"     relay of {s.relay_of.outlet} ({fmt_time(s.relay_of.published_at)}{lag})"
-                       f"{cite(s.relay_of.url)}")
-        out.append(f"     {text_plain(shorten(p.text, MAX_TEXT).replace(chr(10), ' '), p.lang)}")
-        out += [f"     [{(p.lang or '?')}] \"{text_plain(q, p.lang)}\"" for q in s.quotes]
+        out.append(f"Registers: {register_name(first.register)} first ({first.first_seen_at:%d %b %H:%M}), "
+                   f"{register_name(loudest.register)} loudest ({loudest.share * 100:.0f}%): "
+                   + ", ".join(f"{register_name(c.register)} {c.items}" for c in st.register_coverage) + ".")
+    if st.chart:
+        out.append("Odds chart (in the HTML version). Named on it: the statements right before the largest moves:")
+        for s in st.chart.labelled:
+            moves = [m for m in st.chart.moves if m.statement == s]
+            out.append(f"  * {s.short_name} ({text_plain(who(s) or s.post.outlet)}, {at(s.post)}): "
+                       + ", ".join(f"{move_words(r, m)} by {m.end:%H:%M}" for m in moves))
+    for c in st.cards:
+        out.append(f"Contradiction: {text_plain(short_claim(r.claim_label(c.a.claim)))} against "
+                   f"{text_plain(short_claim(r.claim_label(c.b.claim)))} (see CONTRADICTIONS).")
+    out.append("Key statements (relays and repeats under the statement they repeat):")
+    for k in st.key_statements:
+        s, p = k.statement, k.statement.post
+        tags = "".join([" FIRST REPORT" if s.is_first_report else "", " EARLIER CONTEXT" if not s.in_window else "",
+                        " NEW" if s.is_new and s.in_window and not r.changes.first_report else ""])
+        speaker = f"{text_plain(who(s))} {said(s)}, " if who(s) else ""
+        out.append(f"  - {speaker}{at(p)} ({register_name(p.register) or '-'}, {p.lang or '?'}){tags}")
+        text = shorten(without_urls(p.text), MAX_TEXT)
+        out.append(f"      {text_plain(text, p.lang)}")
+        out += [f"      [{p.lang or '?'}] {quoted_plain(q, p.lang)}" for q in s.quotes
+                if " ".join(q.split()) not in text]
         if s.claims:
-            out.append(f"     claims: {'; '.join(r.claim_labels.get(c, c) for c in s.claims)}")
+            firsts = {f.claim: f for f in s.claim_firsts}
+            words = []
+            for c in s.claims:
+                f = firsts.get(c)
+                note = "" if f is None else " (FIRST REPORT OF THIS CLAIM)" if f.is_this_post else \
+                    f" (first reported by {at(f.post)}, {'this story' if f.same_story else 'another story'})"
+                words.append(text_plain(r.claim_label(c)) + note)
+            out.append(f"      claims: {'; '.join(words)}")
+        if k.also:
+            out.append("      repeated by: " + ", ".join(at(a.post) for a in k.also))
+    if st.key_omitted:
+        out.append(f"  {len(st.key_omitted)} more statements: "
+                   + ", ".join(at(k.statement.post) for k in st.key_omitted))
     out.append("")
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tasks.signals.lexicon import (
     ACCORDING_TO_REGEX,
@@ -17,8 +18,9 @@ from tasks.signals.lexicon import (
     SignalItemRule,
     Words,
 )
+from tasks.signals.claims import ClaimMatch
 from tasks.signals.links import post_account, url_key
-from tasks.signals.textnorm import normalize, script_language, soft_text, words
+from tasks.signals.textnorm import normalize, script_language, words
 
 _QUOTES = [
     re.compile(r"«\s*([^«»]{2,600}?)\s*»"),
@@ -46,6 +48,7 @@ class ItemText:
     outlinks: tuple[str, ...] = ()
     forwarded_from_url: str | None = None
     link_preview_url: str | None = None
+    published_at: datetime | None = None     # dates a title: "the foreign minister" on that day
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,8 @@ class Annotation:
     speaker_kind: str | None = None         # actor | role
     speech_act: str | None = None           # said accused denied warned confirmed announced claimed insisted
     quotes: list[str] = field(default_factory=list)
-    claims: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)      # asserted claims only: what the post states
+    claim_stances: list[dict] = field(default_factory=list)   # every claim found: {claim, stance, score, matched_by}
     actors: list[str] = field(default_factory=list)      # every actor or role named, in text order
     places: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)    # watch-list keywords found, as configured
@@ -100,29 +104,35 @@ def extract_quotes(text: str) -> list[str]:
     return out
 
 
-def match_claims(text: str, lang: str, declared: str | None, lex: Lexicon) -> list[str]:
-    soft = soft_text(text)
-    langs = {lang, declared or lang}
-    out = []
-    for claim_id, patterns in lex.claims.items():
-        if any(pl in langs and pat.search(soft) for pl, pat in patterns):
-            out.append(claim_id)
-    return out
+def match_claims(text: str, lang: str, declared: str | None, lex: Lexicon,
+                 by_meaning: bool = True) -> list[ClaimMatch]:
+    if lex.claim_index is None:
+        return []
+    return lex.claim_index.find(text, lang, declared, by_meaning=by_meaning)
+
+
+# A reporting verb under negation or refusal reports nothing of its own kind: "declined to confirm".
+_VERB_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\b(?:declin|refus|fail)\w*\s+to|(?<!\w)(?:لم|لن|لا|رفض\w*))\s*$")
 
 
 def _verbs(norm: str) -> list[tuple[int, int, str]]:
-    found = [(m.start(), m.end(), act) for act, rx in SPEECH_VERB_REGEXES for m in rx.finditer(norm)]
+    found = []
+    for act, rx in SPEECH_VERB_REGEXES:
+        for m in rx.finditer(norm):
+            negated = act != "said" and _VERB_NEGATED.search(norm, max(0, m.start() - 24), m.start())
+            found.append((m.start(), m.end(), "said" if negated else act))
     return sorted(found)
 
 
-def _nearest_speaker(mentions: list[tuple[int, int, str, str]], start: int, end: int) -> tuple[str, int] | None:
-    """The speaker mention closest to a verb: before it within _SUBJECT_BEFORE, or after it within
-    _SUBJECT_AFTER. Ties go to the mention before (subject-verb order)."""
+def _nearest_speaker(mentions: list[tuple[int, int, str, str]], start: int, end: int,
+                     after: bool = True) -> tuple[str, int] | None:
+    """The speaker mention closest to a verb: before it within _SUBJECT_BEFORE, or (when `after`) after
+    it within _SUBJECT_AFTER. Ties go to the mention before (subject-verb order)."""
     best: tuple[int, int, str] | None = None
     for s, e, target, _ in mentions:
         if e <= start and start - e <= _SUBJECT_BEFORE:
             cand = (start - e, 0, target)
-        elif s >= end and s - end <= _SUBJECT_AFTER:
+        elif after and s >= end and s - end <= _SUBJECT_AFTER:
             cand = (s - end, 1, target)
         else:
             continue
@@ -143,14 +153,17 @@ def _header_speaker(norm: str, mentions: list[tuple[int, int, str, str]]) -> tup
     return None
 
 
-def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]]) -> tuple[str | None, str | None]:
-    """(speaker id, speech act) for a normalised text and its speaker mentions."""
-    verbs = _verbs(norm)
+def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]],
+                 lang: str = "en") -> tuple[str | None, str | None]:
+    """(speaker id, speech act) for a normalised text and its speaker mentions. Arabic and Persian put
+    any verb before its subject; English inverts only "said X" ("claims that the IRGC attacked" is
+    about the IRGC, not by it)."""
+    verbs = [(s, e, act, lang != "en" or act == "said") for s, e, act in _verbs(norm)]
     header = _header_speaker(norm, mentions)
     if header:
         speaker, body_start = header
-        acts = [act for s, e, act in verbs if s >= body_start
-                and (_nearest_speaker(mentions, s, e) or (speaker, 0))[0] == speaker]
+        acts = [act for s, e, act, after in verbs if s >= body_start
+                and (_nearest_speaker(mentions, s, e, after) or (speaker, 0))[0] == speaker]
         strong = [a for a in acts if a != "said"]
         if strong:
             return speaker, strong[0]
@@ -163,14 +176,14 @@ def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]]) -> tuple[
             if 0 <= s - m.end() <= _ATTACH_MAX:
                 return target, "said"
     speaker = None
-    for s, e, act in verbs:
-        near = _nearest_speaker(mentions, s, e)
+    for s, e, act, after in verbs:
+        near = _nearest_speaker(mentions, s, e, after)
         if near:
             speaker = near[0]
             break
     if speaker is None:
         return None, None
-    acts = [act for s, e, act in verbs if (_nearest_speaker(mentions, s, e) or (None,))[0] == speaker]
+    acts = [act for s, e, act, after in verbs if (_nearest_speaker(mentions, s, e, after) or (None,))[0] == speaker]
     strong = [a for a in acts if a != "said"]
     return speaker, (strong[0] if strong else "said")
 
@@ -219,19 +232,45 @@ def attribution(speaker_name: str | None, medium: str | None, cited: list[str]) 
     return (said if medium else None), chain
 
 
-def annotate(item: ItemText, lex: Lexicon) -> Annotation:
+def speaker_mentions(norm: str, toks: Words, lex: Lexicon, published: datetime | None) -> list[tuple[int, int, str, str]]:
+    """Names and titles of configured speakers, in text order; a name inside a title's span (or the
+    reverse) is one mention."""
+    found = sorted([*lex.speaker_terms.find(toks),
+                    *lex.office_mentions(norm, toks, published.date() if published else None)])
+    out: list[tuple[int, int, str, str]] = []
+    for m in found:
+        if out and m[0] < out[-1][1]:
+            if m[1] - m[0] > out[-1][1] - out[-1][0]:
+                out[-1] = m
+            continue
+        out.append(m)
+    return out
+
+
+def annotate(item: ItemText, lex: Lexicon, closeness: float | None = None) -> Annotation:
+    """`closeness`: the post's whole-post cosine to the closest claim example (ClaimIndex.closeness);
+    a post too far from every example is not read sentence by sentence (only pattern rules are tried).
+    None: always read."""
     text = item.text[:_SPAN_TEXT_MAX]
     lang = script_language(text, item.lang)
     ann = Annotation(item.source_id, item.item_id, lang)
     norm = normalize(text)
     toks = Words(words(norm))
-    mentions = lex.speaker_terms.find(toks)
+    mentions = speaker_mentions(norm, toks, lex, item.published_at)
     ann.actors = _unique(t for _, _, t, _ in mentions)
     ann.places = _unique(t for _, _, t, _ in lex.place_terms.find(toks))
     ann.quotes = extract_quotes(text)
-    ann.claims = match_claims(text, lang, item.lang, lex)
+    names_watched = bool(ann.actors) or any(wl.keywords.find(toks) for wl in lex.watchlists if wl.keywords)
+    read_meaning = closeness is None or (lex.claim_index is not None
+                                         and lex.claim_index.worth_reading(closeness, names_watched))
+    matches = match_claims(text, lang, item.lang, lex, by_meaning=read_meaning)
+    ann.claim_stances = [{"claim": m.claim_id, "stance": m.stance, "score": m.score, "matched_by": m.by} for m in matches]
+    ann.claims = _unique(m.claim_id for m in matches if m.stance == "asserted")
 
-    speaker_id, act = find_speaker(norm, mentions)
+    speaker_id, act = find_speaker(norm, mentions, lang)
+    if speaker_id and act == "said" and not any(a != "said" for _, _, a in _verbs(norm)):
+        # no reporting verb names the act: the claim stated does ("X: the US violated the memorandum")
+        act = next((lex.claim_acts[c] for c in ann.claims if c in lex.claim_acts), act)
     if speaker_id:
         sp = lex.speakers[speaker_id]
         ann.speaker_id, ann.speaker_name, ann.speaker_kind, ann.speech_act = sp.id, sp.name, sp.kind, act

@@ -12,8 +12,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 from tasks.config import Config, Source, Watchlist
+from tasks.embeddings import MODEL as EMBEDDING_MODEL
+from tasks.signals.claims import VERSION as CLAIMS_VERSION
+from tasks.signals.claims import ClaimIndex
 from tasks.signals.textnorm import normalize, words
 
 # Outlets other outlets cite by name, with their spellings; configured sources are matched to these by
@@ -44,8 +48,15 @@ SPEECH_VERBS: dict[str, list[str]] = {
     "said": [
         r"says?", r"said", r"saying", r"tells?", r"told", r"telling", r"speaking\s+(?:to|on|with)",
         r"stated", r"stress(?:es|ed|ing)", r"add(?:s|ed)", r"according\s+to",
+        r"informed", r"inform(?:s|ing)?", r"not(?:es|ed|ing)", r"point(?:s|ed)\s+out", r"emphasi[sz](?:es|ed|ing)",
+        r"underlin(?:es|ed|ing)", r"wr(?:ote|ites)", r"posted", r"tweeted", r"revealed", r"disclosed",
+        r"explain(?:s|ed)", r"remarked", r"(?:an|re)?nounc(?:ed)\s+on",
         "قال", "قالت", "يقول", "تقول", "صرح", "صرّح", "صرحت", "أضاف", "أضافت", "وفقا",
+        "أبلغ", "أبلغت", "يبلغ", "أفاد", "أفادت", "يفيد", "أوضح", "أوضحت", "يوضح", "أشار", "أشارت", "يشير",
+        "لفت", "لفتت", "اعتبر", "اعتبرت", "يعتبر", "رأى", "كشف", "كشفت", "يكشف", "نقل", "نقلت", "كتب", "كتبت",
         "گفت", "گفته", r"می\s?گوید", r"اظهار\s+(?:کرد|داشت)", r"به\s+گفته",
+        r"(?:تصریح|تصريح|خاطرنشان|عنوان|بیان|ابراز|اعلام)\s+(?:کرد|کرده|داشت)", "افزود", "نوشت",
+        r"یادآور\s+شد", r"اطلاع\s+داد", r"گزارش\s+داد",
     ],
     "accused": [
         r"accus(?:es|ed|ing|e)", r"blam(?:es|ed|ing)",
@@ -59,13 +70,14 @@ SPEECH_VERBS: dict[str, list[str]] = {
     ],
     "warned": [
         r"warn(?:s|ed|ing)?", r"threaten(?:s|ed|ing)?",
-        "حذر", "حذّر", "حذرت", "يحذر", "تحذر", "هدد", "يهدد",
+        r"vow(?:s|ed)?", r"pledg(?:es|ed)",
+        "حذر", "حذّر", "حذرت", "يحذر", "تحذر", "هدد", "يهدد", "توعد", "توعدت", "يتوعد",
         r"هشدار\s+(?:داد|داده|می\s?دهد)", r"تهدید\s+کرد",
     ],
     "confirmed": [
         r"confirm(?:s|ed|ing)?",
         "أكد", "أكّد", "أكدت", "يؤكد", "تؤكد",
-        r"تایید\s+(?:کرد|کرده)", r"تأیید\s+(?:کرد|کرده)",
+        r"تایید\s+(?:کرد|کرده)", r"تأیید\s+(?:کرد|کرده)", r"(?:تایید|تأیید)\s+شد",
     ],
     "announced": [
         r"announc(?:es|ed|ing|e)", r"declar(?:es|ed|ing)",
@@ -79,6 +91,7 @@ SPEECH_VERBS: dict[str, list[str]] = {
     ],
     "insisted": [
         r"insist(?:s|ed|ing)?",
+        r"stress(?:es|ed)\s+that", r"reiterat(?:es|ed)",
         "شدد", "شدّد", "شددت", "يشدد",
         r"تاکید\s+(?:کرد|کرده)", r"تأکید\s+(?:کرد|کرده)",
     ],
@@ -94,7 +107,30 @@ ACT_CUES: dict[str, list[str]] = {
                r"تحمل\s+نخواهد\s+کرد", r"پاسخ\s+(?:قاطع|کوبنده)"],
 }
 
-ACCORDING_TO = [r"according\s+to", r"به\s+گفته", "وفقا", "بحسب", r"به\s+نقل\s+از", r"نقلا\s+عن"]
+# What places a title in a country: "Iran's foreign minister", "وزير الخارجية الإيراني". Countries no
+# configured office belongs to are listed too, so "Qatar's foreign minister" is nobody configured.
+COUNTRY_ALIASES: dict[str, list[str]] = {
+    "iran": ["Iran", "Iran's", "Iranian", "Tehran", "Islamic Republic", "إيران", "الإيراني", "الإيرانية", "إيراني",
+             "طهران", "الجمهورية الإسلامية", "ایران", "ایرانی", "تهران", "جمهوری اسلامی"],
+    "us": ["US", "U.S.", "United States", "America", "American", "Washington", "White House", "Trump administration",
+           "الأمريكي", "الأمريكية", "الأميركي", "الأميركية", "أمريكا", "أميركا", "الولايات المتحدة", "واشنطن",
+           "البيت الأبيض", "آمریکا", "آمریکایی", "امریکا", "ایالات متحده", "واشنگتن", "کاخ سفید"],
+    "israel": ["Israel", "Israeli", "إسرائيل", "الإسرائيلي", "الإسرائيلية", "الاحتلال", "اسرائیل", "اسرائیلی",
+               "رژیم صهیونیستی"],
+    "other": ["Qatar", "Qatari", "Saudi", "Iraq", "Iraqi", "Oman", "Omani", "Egypt", "Egyptian", "Turkey", "Turkish",
+              "Russia", "Russian", "China", "Chinese", "France", "French", "Britain", "British", "UK", "Germany",
+              "German", "Lebanon", "Lebanese", "Syria", "Syrian", "Pakistan", "Emirati", "UAE", "Jordan", "Kuwait",
+              "قطر", "القطري", "السعودي", "السعودية", "العراقي", "العراق", "العماني", "عمان", "المصري", "مصر",
+              "التركي", "تركيا", "الروسي", "روسيا", "الصيني", "الفرنسي", "البريطاني", "اللبناني", "السوري",
+              "قطری", "عربستان", "سعودی", "عراق", "عراقی", "عمانی", "مصر", "ترکیه", "روسیه", "چین", "فرانسه",
+              "انگلیس", "بریتانیا", "لبنان", "سوریه"],
+}
+# What may stand between a country name and the title it qualifies.
+_QUALIFIES_BEFORE = re.compile(r"(?:\W*'s)?\W{0,3}$")
+_QUALIFIES_AFTER = re.compile(r"\s*(?:of\s+(?:the\s+)?|in\s+)?$")
+
+ACCORDING_TO = [r"according\s+to", r"citing", r"quoting", r"quoted", r"به\s+گفته", "وفقا", "بحسب", r"به\s+نقل\s+از",
+                r"نقلا\s+عن", r"نقلاً\s+عن", r"نقلت\s+(?:\S+\s+){0,4}عن", r"نقل\s+(?:\S+\s+){0,4}عن"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,19 +281,58 @@ class WatchlistTerms:
     signals: tuple[SignalItemRule, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class OfficeHolder:
+    actor_id: str
+    country: str
+    since: date | None
+    until: date | None
+
+    def held_on(self, day: date | None) -> bool:
+        return day is None or ((self.since is None or self.since <= day) and (self.until is None or day <= self.until))
+
+
 @dataclass(slots=True)
 class Lexicon:
     speakers: dict[str, Speaker]
     speaker_terms: TermMatcher
     place_terms: TermMatcher
-    claims: dict[str, list[tuple[str, re.Pattern]]]     # claim id -> (language, pattern)
     watchlists: list[WatchlistTerms]
     outlet_terms: TermMatcher                             # target: outlet name
     outlet_sources: dict[str, list[str]]                  # outlet name -> configured source ids
     source_outlet: dict[str, str]                         # source id -> outlet name
     handle_outlet: dict[str, str]                         # lowercase X or Telegram handle -> outlet name
     media_terms: TermMatcher
+    office_terms: TermMatcher = field(default_factory=lambda: TermMatcher([]))   # target: title key
+    offices: dict[str, list[OfficeHolder]] = field(default_factory=dict)        # title key -> holders
+    country_terms: TermMatcher = field(default_factory=lambda: TermMatcher([]))  # target: country
+    claim_index: ClaimIndex | None = None
+    claim_acts: dict[str, str] = field(default_factory=dict)     # claim id -> act of a verbless statement
     fingerprint: str = field(default="")
+
+    def office_mentions(self, text: str, toks: Words, published: date | None) -> list[tuple[int, int, str, str]]:
+        """Speaker mentions by title: (start, end, actor id, spelling) for each title that names a
+        configured actor on the post's date, placed in a country by a country name that qualifies it
+        ("Iran's foreign minister", "وزير الخارجية الإيراني", "foreign minister of Iran"), else by the only
+        holder of that title, else by the countries the post names. `text`: the normalised text."""
+        found = self.office_terms.find(toks) if self.office_terms else []
+        if not found:
+            return []
+        countries = self.country_terms.find(toks)
+        named = {c for _, _, c, _ in countries}
+        out = []
+        for start, end, key, spelling in found:
+            holders = [h for h in self.offices.get(key, ()) if h.held_on(published)]
+            qualifier = next((c for s, e, c, _ in countries
+                              if (e <= start and _QUALIFIES_BEFORE.match(text, e, start))
+                              or (s >= end and _QUALIFIES_AFTER.match(text, end, s))), None)
+            if qualifier:
+                holders = [h for h in holders if h.country == qualifier]
+            elif len(holders) > 1:
+                holders = [h for h in holders if h.country in named]
+            if len({h.actor_id for h in holders}) == 1:
+                out.append((start, end, holders[0].actor_id, spelling))
+        return out
 
 
 def _lang_terms(aliases: dict[str, list[str]], extra: list[str]) -> list[str]:
@@ -283,20 +358,23 @@ def lexicon_from(watchlists: list[Watchlist], sources: list[Source]) -> Lexicon:
     speakers: dict[str, Speaker] = {}
     speaker_terms: list[tuple[str, str]] = []
     place_terms: list[tuple[str, str]] = []
-    claim_patterns: dict[str, dict[tuple[str, str], re.Pattern]] = {}
     wl_terms: list[WatchlistTerms] = []
+    office_terms: list[tuple[str, str]] = []
+    offices: dict[str, list[OfficeHolder]] = {}
     for wl in watchlists:
         for kind, people in (("actor", wl.actors), ("role", wl.roles)):
             for p in people:
                 speakers.setdefault(p.id, Speaker(p.id, p.name, kind, p.side))
                 speaker_terms += [(t, p.id) for t in _lang_terms(p.aliases, [p.name])]
+                for office in p.offices:
+                    holder = OfficeHolder(p.id, office.country, office.since, office.until)
+                    for title in (t for ts in office.titles.values() for t in ts):
+                        key = " ".join(w for w, _, _ in words(normalize(title)))
+                        office_terms.append((title, key))
+                        if holder not in offices.setdefault(key, []):
+                            offices[key].append(holder)
         for pl in wl.places:
             place_terms += [(t, pl.id) for t in _lang_terms(pl.aliases, [pl.name])]
-        for c in wl.claims:
-            bucket = claim_patterns.setdefault(c.id, {})
-            for lang, pats in c.patterns.items():
-                for p in pats:
-                    bucket.setdefault((lang, p), re.compile(p, re.IGNORECASE))
         keywords = TermMatcher([(k, k) for ks in wl.keywords.values() for k in ks])
         signals = []
         for s in wl.signals:
@@ -323,13 +401,17 @@ def lexicon_from(watchlists: list[Watchlist], sources: list[Source]) -> Lexicon:
         speakers=speakers,
         speaker_terms=TermMatcher(speaker_terms),
         place_terms=TermMatcher(place_terms),
-        claims={cid: [(lang, pat) for (lang, _), pat in pats.items()] for cid, pats in claim_patterns.items()},
         watchlists=wl_terms,
         outlet_terms=TermMatcher(outlet_terms),
         outlet_sources=outlet_sources,
         source_outlet=source_outlet,
         handle_outlet={s.handle.lower(): source_outlet[s.id] for s in sources if s.handle},
         media_terms=TermMatcher(media_terms),
+        office_terms=TermMatcher(office_terms),
+        offices=offices,
+        country_terms=TermMatcher([(a, c) for c, spellings in COUNTRY_ALIASES.items() for a in spellings]),
+        claim_index=ClaimIndex(watchlists),
+        claim_acts={c.id: c.act for wl in watchlists for c in wl.claims if c.act},
     )
     lex.fingerprint = _fingerprint(watchlists, sources)
     return lex
@@ -341,6 +423,7 @@ def _fingerprint(watchlists: list[Watchlist], sources: list[Source]) -> str:
         "watchlists": [wl.model_dump(mode="json", exclude={"report", "title", "description", "markets"})
                        for wl in watchlists],
         "sources": sorted((s.id, s.name, s.handle or "", s.kind) for s in sources),
-        "code": [OUTLET_ALIASES, MEDIA_ALIASES, SPEECH_VERBS, ACT_CUES, ACCORDING_TO],
+        "code": [OUTLET_ALIASES, MEDIA_ALIASES, SPEECH_VERBS, ACT_CUES, ACCORDING_TO, COUNTRY_ALIASES,
+                 CLAIMS_VERSION, EMBEDDING_MODEL],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]

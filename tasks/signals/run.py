@@ -19,11 +19,16 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from tasks.config import Config
 from tasks.db import rollback_if_open, utcnow
+from tasks.embeddings import DIM as EMBEDDING_DIM
+from tasks.embeddings import MODEL as EMBEDDING_MODEL
+from tasks.embeddings import embed
 from tasks.failpoints import failpoint
+from tasks.search import install as install_search
 from tasks.signals.annotate import Annotation, ItemText, annotate
 from tasks.signals.config_sync import sync_config
 from tasks.signals.lexicon import Lexicon, build_lexicon
@@ -32,11 +37,12 @@ from tasks.signals.stories import GroupingInput, GroupingResult, assign_stories
 
 log = logging.getLogger(__name__)
 
+# In the table's column order (claim_stances came with migration 006): a bare MERGE update sets by position.
 ANNOTATION_COLUMNS = [
     "source_id", "item_id", "content_sha256", "published_at", "lang", "speaker_id", "speaker_name",
     "speaker_kind", "speech_act", "quotes", "claims", "actors", "places", "keywords", "cited_outlets",
     "cited_source_ids", "medium", "attributed_to", "attribution_chain", "url_key", "link_keys",
-    "forwarded_key", "watchlist_ids", "entities", "lexicon_fingerprint", "annotated_at", "run_id",
+    "forwarded_key", "watchlist_ids", "entities", "lexicon_fingerprint", "annotated_at", "run_id", "claim_stances",
 ]
 
 _ANNOTATION_FIELDS = [f.name for f in fields(Annotation) if f.name != "signal_hits"]
@@ -105,6 +111,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config, models: list, run_id: 
     lex = build_lexicon(cfg)
     sync_config(con, cfg, lex, now)
     create_views(con, models)
+    install_search(con)
 
     previous = con.execute("""
         select lexicon_fingerprint, watermark from signal_runs order by computed_at desc limit 1
@@ -118,15 +125,19 @@ def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config, models: list, run_id: 
     mark = time.perf_counter()
     candidates = _candidates(con, watermark, reannotate_since,
                              open_floor if lexicon_changed and reannotate_since is None else None)
-    annotations = [annotate(_item_text(r), lex) for r in candidates]
+    vectors = _embeddings(con, candidates, now)
+    phases["embed"], mark = time.perf_counter() - mark, time.perf_counter()
+    closeness = (lex.claim_index.closeness(vectors) if lex.claim_index is not None
+                 else np.zeros(len(candidates), dtype=np.float32))
+    annotations = [annotate(_item_text(r), lex, float(c)) for r, c in zip(candidates, closeness)]
     _write_annotations(con, candidates, annotations, lex, run_id, now)
     phases["annotate"], mark = time.perf_counter() - mark, time.perf_counter()
 
     inherited = _linked_entities(con, annotations)
     grouping_inputs = [
         GroupingInput(r.source_id, r.item_id, _utc(r.published_at), r.text or "", a.lang,
-                      tuple(dict.fromkeys([*a.entities, *inherited.get((a.source_id, a.item_id), ())])))
-        for r, a in zip(candidates, annotations)
+                      tuple(dict.fromkeys([*a.entities, *inherited.get((a.source_id, a.item_id), ())])), v)
+        for r, a, v in zip(candidates, annotations, vectors)
         if not r.is_service and ((r.text or "").strip() or a.forwarded_key or a.link_keys)
     ]
     grouped = assign_stories(con, run_id, _not_yet_grouped(con, grouping_inputs))
@@ -226,7 +237,51 @@ def _candidates(con: duckdb.DuckDBPyConnection, watermark: datetime | None, rean
 
 def _item_text(r) -> ItemText:
     return ItemText(r.source_id, r.item_id, r.url, r.text or "", r.declared_lang, tuple(r.outlinks or ()),
-                    r.forwarded_from_url, r.link_preview_url)
+                    r.forwarded_from_url, r.link_preview_url, _utc(r.published_at))
+
+
+def _embeddings(con: duckdb.DuckDBPyConnection, candidates: list, now: datetime) -> np.ndarray:
+    """The candidates' embeddings, one row each: reused where the stored one is of the same text and
+    model, computed (and stored) for the rest."""
+    if not candidates:
+        return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    keys = pd.DataFrame([(r.source_id, r.item_id, r.content_sha256) for r in candidates],
+                        columns=["source_id", "item_id", "content_sha256"])
+    con.register("embedding_keys", keys)
+    try:
+        stored = {(s, i): v for s, i, v in con.execute("""
+            select e.source_id, e.item_id, e.embedding from item_embeddings e
+            join embedding_keys k using (source_id, item_id, content_sha256)
+            where e.model = $model and e.published_at >= $earliest
+        """, {"model": EMBEDDING_MODEL, "earliest": min(r.published_at for r in candidates)}).fetchall()}
+    finally:
+        con.unregister("embedding_keys")
+    todo = [k for k, r in enumerate(candidates) if (r.source_id, r.item_id) not in stored]
+    fresh = embed([candidates[k].text or "" for k in todo])
+    out = np.zeros((len(candidates), EMBEDDING_DIM), dtype=np.float32)
+    for k, r in enumerate(candidates):
+        if (r.source_id, r.item_id) in stored:
+            out[k] = stored[(r.source_id, r.item_id)]
+    out[todo] = fresh
+    if todo:
+        rows = pd.DataFrame({
+            "source_id": [candidates[k].source_id for k in todo],
+            "item_id": [candidates[k].item_id for k in todo],
+            "content_sha256": [candidates[k].content_sha256 for k in todo],
+            "published_at": [candidates[k].published_at for k in todo],
+            "model": EMBEDDING_MODEL,
+            "embedding": list(fresh),
+            "embedded_at": now,
+        })
+        con.register("incoming_embeddings", rows)
+        try:
+            con.execute("""
+                merge into item_embeddings using incoming_embeddings using (source_id, item_id)
+                when matched then update when not matched then insert by name
+            """)
+        finally:
+            con.unregister("incoming_embeddings")
+    return out
 
 
 def _write_annotations(con: duckdb.DuckDBPyConnection, candidates: list, annotations: list[Annotation],

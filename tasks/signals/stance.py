@@ -1,0 +1,161 @@
+"""How a sentence holds a claim: asserted, denied, negated, reported as false, or asked.
+
+Rules over word lists in English, Arabic and Persian; they run on the sentence (and clause) in which a
+claim was found by meaning, so a negation elsewhere in a long post does not flip it. Negation is
+counted, not just detected: a claim whose own wording is negative ("Iran did not attend") is asserted
+by a sentence with as many negations as the claim's example it matched, and negated by one with one
+more ("it is not true that Iran did not attend" is rare; "Washington does not accuse Iran of violating
+the memorandum" is common).
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Stance = Literal["asserted", "denied", "negated", "reported_false", "asked"]
+STANCES: tuple[Stance, ...] = ("asserted", "denied", "negated", "reported_false", "asked")
+
+_ZWNJ = "\u200c"
+
+# Negation cues counted per clause. English: particles and refusal verbs ("declined to confirm").
+_EN_NEGATION = re.compile(
+    r"\b(?:not|never|no|none|neither|nor|without|cannot)\b|n't\b|"
+    r"\b(?:declin|refus|fail)(?:e|es|ed|ing|s)?\s+to\b",
+    re.IGNORECASE)
+# Arabic: particles, and negation fused to a following word is rare; "عدم" (non-) and "غير" (un-).
+_AR_NEGATION = re.compile(r"(?<!\w)[وف]?(?:لم|لن|لا(?!\s*سيما)|ليس|ليست|ليسوا|لسنا|عدم|بدون)(?!\w)|"
+                          r"(?<!\w)[وف]?(?:رفض|يرفض|ترفض|رفضت)\w*\s+(?:أن|ال)")
+# Persian verbs negate with a prefix: ن / نمی / نخواهد. Matched as a word starting with ن followed by a
+# verb stem, so nouns beginning with ن (نشست "session", نقض "violation", نظامی) are not negations.
+_FA_VERB_STEMS = (
+    "کرد", "کن", "شد", "شو", "داد", "ده", "داشت", "دار", "بود", "است", "یست", "خواه", "فرستاد", "فرست",
+    "آمد", "یامد", "آی", "یافت", "یاب", "رفت", "رو", "گفت", "گوی", "پذیرفت", "پذیر", "دید", "بین",
+    "کرده", "شده", "داده", "رسید", "رس", "گرفت", "گیر", "ماند", "مان", "خواست", "توان", "تواند", "بایست",
+    "زد", "زن", "کشید", "نشست", "پیوست", "پیوند",
+)
+_FA_ENDINGS = "(?:م|ی|د|یم|ید|ند|ه|ده|ست|ش|اند|ه[" + _ZWNJ + " ]?(?:ام|ای|است|ایم|اید|اند))?"
+_FA_NEGATION = re.compile(
+    r"(?<!\w)(?:نمی[" + _ZWNJ + r" ]?\w+|ن(?:" + "|".join(sorted(_FA_VERB_STEMS, key=len, reverse=True))
+    + r")" + _FA_ENDINGS + r"|عدم|بدون)(?!\w)")
+
+# Phrases that carry a negation word but negate nothing: "still" (لا يزال), "especially" (لا سيما),
+# "unprecedented", "no doubt", "not only", contrasts ("a hiccup, not a rupture" is read as not negating
+# what the sentence says before it), "no choice but" (لا خيار سوى, چاره‌ای جز ... ندارد), and threat formulas ("will not tolerate", "لن يتسامح", "تحمل
+# نخواهد کرد": a warning, asserted).
+_NEGATION_IDIOMS = re.compile(
+    r"\b(?:never\s+(?:before\s+)?seen|no\s+doubt|not\s+only|no\s+less\s+than|no\s+longer\s+than|"
+    r"nothing\s+short\s+of|second\s+to\s+none|,\s+not\s+\w+(?:\s+\w+)?[.!\"”]?$|"
+    r"(?:will|would|shall)\s+not\s+(?:tolerate|stand\s+idly|go\s+unanswered|hesitate)|won't\s+(?:tolerate|hesitate)|"
+    r"(?:no|little)\s+(?:choice|option|alternative|way)\s+but)|"
+    r"(?<!\w)[وف]?(?:لا\s+(?:خيار|بديل|سبيل)|ليس\s+(?:أمام\s+\S+\s+|لدى\s+\S+\s+)?(?:من\s+)?(?:خيار|بديل))(?=.{0,40}(?:سوى|إلا|غير))|"
+    r"(?<!\w)(?:چاره|راه|گزینه)(?:[\u200c ]?ای)?\s+(?:جز|به\s+جز|غیر\s+از)\s+.{0,40}?ن(?:دارد|داریم|دارند|مانده)(?!\w)|"
+    r"(?<!\w)[وف]?(?:لن|لا)\s+(?:يتسامح|نتسامح|تتسامح|يتهاون|نتهاون|تتهاون|نقف\s+مكتوفي|يقف\s+مكتوف|نتردد|تتردد|يتردد)\w*|"
+    r"(?<!\w)(?:تحمل|تردید)\s+نخواه\w*\s+کرد|(?<!\w)دست\s+روی\s+دست\s+نخواه\w*\s+گذاشت|"
+    r"(?<!\w)[وف]?(?:لا\s*سيما|لاسيما|لا\s*(?:يزال|تزال|زال|يزالون|تزالان)|ما\s+(?:زال|زالت|يزال|تزال)|"
+    r"لا\s*بد|لا\s*شك|بلا\s+شك|لم\s+(?:\w+\s+){0,2}(?:من\s+قبل|مثيل\w*)|لم\s+يسبق)(?!\w)|"
+    r"(?<!\w)(?:نه\s+تنها|بی[" + _ZWNJ + r" ]?شک|بدون\s+شک|هیچ[" + _ZWNJ + r" ]?گاه\s+\S+\s+نشده)(?!\w)",
+    re.IGNORECASE)
+_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+
+# Not confirming is not asserting: "declined to confirm that the talks were on track".
+_NON_CONFIRMATION = re.compile(
+    r"\b(?:(?:declin|refus)\w*\s+to|(?:did|does|would|could)\s*n[o']t|not)\s+(?:confirm|say|comment|verify)\w*|"
+    r"(?<!\w)(?:لم|رفض|يرفض)\s+(?:يؤكد|تؤكد|تأكيد|يكشف)|(?<!\w)(?:تایید|تأیید)\s+نکرد|از\s+تایید\s+\S+\s+خودداری",
+    re.IGNORECASE)
+
+_NEGATION = {"en": _EN_NEGATION, "ar": _AR_NEGATION, "fa": _FA_NEGATION}
+
+# A speaker denying the claim ("Tehran denied reports that ...").
+_DENIAL = {
+    "en": re.compile(
+        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|dismiss(?:es|ed|ing)?\s+(?:the\s+)?(?:reports?|claims?|"
+        r"allegations?|rumou?rs?)|reject(?:s|ed|ing)?\s+(?:the\s+)?(?:reports?|claims?|allegations?|accusations?)|"
+        r"(?:baseless|unfounded)\s+(?:reports?|claims?|allegations?)|(?:is|was|are|were)\s+not\s+true)\b",
+        re.IGNORECASE),
+    "ar": re.compile(r"(?<!\w)[وف]?(?:نفى|نفت|ينفي|تنفي|نفي|نفوا|كذب|كذّب|كذبت|تكذيب|يكذب|دحض|دحضت)(?!\w)"),
+    "fa": re.compile(r"(?<!\w)(?:تکذیب|تكذيب|نفی\s+کرد|رد\s+کرد\w*\s+که|"
+                     r"(?:ادعا|ادعای|گزارش|گزارش[" + _ZWNJ + r" ]?های|خبر|اخبار)\S*\s+(?:\S+\s+){0,3}را\s+رد)"),
+}
+
+# A fact-check or debunk framing the claim as false; read over the whole post.
+_FACT_CHECK_LABEL = re.compile(r"(?:^|\W)(?:FALSE|FAKE|MISLEADING|DEBUNKED|FACT CHECK)\b")
+_FACT_CHECK = re.compile(
+    r"\bfact[\s-]?check\w*|\bdebunk\w*|\bfake\s+news\b|\b(?:AI|digitally)[\s-](?:generated|altered)\b|"
+    r"\b(?:is|are|was|were)\s+(?:false|fake|fabricated|misleading|untrue)(?=\s*(?:[.,;:!)]|$))|\bno\s+evidence\b|"
+    r"(?<!\w)(?:كاذب\w*|زائف\w*|مضلل\w*|مفبرك\w*|شائع\w*|غير\s+صحيح\w*|عار\w*\s+عن\s+الصحة|"
+    r"تضليل\w*|شایعه\w*|نادرست\w*|جعلی|کذب|خلاف\s+واقع|صحت\s+ندارد|راستی[" + _ZWNJ + r" ]?آزمایی|"
+    r"دروغ\w*|فیک)(?!\w)", re.IGNORECASE)
+
+_FALSE_ALARM = re.compile(r"false\s+alarm|إنذار\w*\s+كاذب\w*|هشدار\s+کاذب|آژیر\s+کاذب", re.IGNORECASE)
+
+# A question about the claim ("Will Iran attend?", «هل ...», «آیا ...»).
+_QUESTION_START = {
+    "en": re.compile(r"^\W*(?:will|would|did|does|do|is|are|was|were|has|have|can|could|should|who|why|what)\b",
+                     re.IGNORECASE),
+    "ar": re.compile(r"^\W*(?:هل|أ?ل[مل]|ماذا|لماذا|متى)(?!\w)"),
+    "fa": re.compile(r"^\W*(?:آیا|چرا|چه|چگونه)(?!\w)"),
+}
+_QUESTION_MARK = re.compile(r"[?؟]\s*\W*$")
+
+
+def plain(text: str) -> str:
+    """Text as the cue lists read it: Arabic short vowels and tatweel dropped (نفى written نَفَى)."""
+    return _ARABIC_MARKS.sub("", text)
+
+
+def negations(text: str, lang: str) -> int:
+    """How many negation cues a clause carries (idioms that negate nothing left out)."""
+    text = _NEGATION_IDIOMS.sub(" ", plain(text))
+    rx = _NEGATION.get(lang)
+    if rx is None:
+        return len(_EN_NEGATION.findall(text))
+    found = len(rx.findall(text))
+    if lang != "en":        # Latin words inside Arabic or Persian posts ("NOT", quoted English)
+        found += len(_EN_NEGATION.findall(text))
+    return found
+
+
+def is_denial(text: str, lang: str) -> bool:
+    text = plain(text)
+    rx = _DENIAL.get(lang, _DENIAL["en"])
+    return bool(rx.search(text)) or (lang != "en" and bool(_DENIAL["en"].search(text)))
+
+
+def is_fact_check(post: str) -> bool:
+    post = _FALSE_ALARM.sub(" ", plain(post))
+    return bool(_FACT_CHECK_LABEL.search(post) or _FACT_CHECK.search(post))
+
+
+def is_question(sentence: str, lang: str) -> bool:
+    if _QUESTION_MARK.search(sentence):
+        return True
+    rx = _QUESTION_START.get(lang)
+    return bool(rx and rx.search(sentence) and sentence.rstrip().endswith(("?", "؟")))
+
+
+# A clause that opens with its own reporting verb starts a new statement: "..., confirming that the
+# delegation did not attend" is not under the denial before it.
+_NEW_STATEMENT = re.compile(
+    r"^\W*(?:and\s+)?(?:saying|adding|telling|stressing|insisting|noting|confirming|said|added|told|"
+    r"[وف]?(?:مؤكد|مضيف|مشير|قائل|موضح|لافت)\w*|[وف]?(?:أكد|أضاف|قال|أشار|أوضح)\w*|"
+    r"(?:و\s+)?(?:گفت|افزود|تاکید\s+کرد|تأکید\s+کرد|اظهار\s+داشت))(?!\w)", re.IGNORECASE)
+
+
+def opens_statement(clause: str) -> bool:
+    return bool(_NEW_STATEMENT.search(plain(clause)))
+
+
+def stance_of(sentence: str, carried: str, lang: str, negated: bool, fact_check: bool,
+              denial_scope: str | None = None) -> Stance:
+    """The stance of a claim carried by `carried` (clauses of `sentence`); `negated`: the carrying
+    clauses negate it (see claims); `fact_check`: the post frames what it reports as false;
+    `denial_scope`: the text a denial verb must be in to deny the claim (default: the sentence)."""
+    if fact_check:
+        return "reported_false"
+    if is_question(sentence, lang):
+        return "asked"
+    if is_denial(sentence if denial_scope is None else denial_scope, lang):
+        return "denied"
+    if _NON_CONFIRMATION.search(plain(sentence)):
+        return "negated"
+    return "negated" if negated else "asserted"

@@ -1,0 +1,78 @@
+"""Stance rules: what counts as a negation, a denial, a fact-check or a question, in English, Arabic and
+Persian. Each case is a way outlets write that the rules once got wrong or must keep right."""
+from __future__ import annotations
+
+import pytest
+
+from tasks.signals.stance import is_denial, is_fact_check, is_question, negations, opens_statement
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("Washington does not accuse Iran of violating the memorandum", "en", 1),
+    ("Iran will respond decisively to any further breaches", "en", 0),
+    ("declined to confirm that the talks were on track", "en", 1),
+    ("Our responses should leave no doubt about that", "en", 0),                # idiom, negates nothing
+    ("عراقجي: انتهكا مذكرة التفاهم «لا سيما البند الأول»", "ar", 0),           # "especially"
+    ("المحادثات لا تزال على المسار الصحيح", "ar", 0),                           # "still"
+    ("ولم يتم إلغاء أي اجتماع", "ar", 1),
+    ("إيران لن تشارك في جولة المحادثات", "ar", 1),
+    ("سيقابل بردّ لم تشهده من قبل", "ar", 0),                                  # "unprecedented"
+    ("ایران در نشست فنی شرکت نکرد", "fa", 1),
+    ("ایران در نشست فنی شرکت نمی‌کند", "fa", 1),
+    ("ایران در نشست فنی شرکت نخواهد کرد", "fa", 1),
+    # nouns that begin with ن are not negated verbs: session, proxy, nearby, force
+    ("نشست فنی با حضور نیروهای نیابتی در نزدیکی تنگه برگزار شد", "fa", 0),
+    # threat formulas warn, they negate nothing
+    ("The president will not tolerate attacks on shipping", "en", 0),
+    ("ترامب «لن يتسامح» مع الهجمات", "ar", 0),
+    ("لن نقف مكتوفي الأيدي أمام أي اعتداء", "ar", 0),
+    ("ایران حملات را «تحمل نخواهد کرد».", "fa", 0),
+    ("ایران در برابر این حملات دست روی دست نخواهد گذاشت", "fa", 0),
+    # "has no choice but" states what must happen
+    ("Tehran has no choice but to build the bomb", "en", 0),
+    ("لا خيار أمام طهران سوى القنبلة", "ar", 0),
+    ("ایران «چاره‌ای جز بمب اتمی ندارد»", "fa", 0),
+])
+def test_negation_cues_are_counted_where_they_negate(text, lang, expected):
+    assert negations(text, lang) == expected
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("Tehran denied reports that it had skipped the talks", "en", True),
+    ("Iran rejected the claims as baseless", "en", True),
+    ("Iran rejected the US demands on missiles", "en", False),                  # refusing is not denying
+    ("نَفَى المتحدث أن تكون إيران قد قاطعت الجولة", "ar", True),                # with short vowels written
+    ("سخنگوی وزارت خارجه این خبر را تکذیب کرد", "fa", True),
+    ("بقائی ادعای مقام آمریکایی را رد کرد", "fa", True),
+])
+def test_denials(text, lang, expected):
+    assert is_denial(text, lang) is expected
+
+
+@pytest.mark.parametrize("post, expected", [
+    ("FALSE: claims that the IRGC attacked a tanker are fabricated", True),
+    ("Fact Check: Video does not show Khamenei calling for a bomb", True),
+    ("#كاذب | لم يستهدف الحرس الثوري ناقلة نفط", True),
+    ("مُفبرك ❌ | المقطع المنسوب إلى قائد في الحرس الثوري", True),            # with a damma on the mim
+    ("شایعه | خبر حضور هیئت ایرانی در مسقط صحت ندارد", True),
+    ("The earlier report is assessed as a false alarm", False),                 # a false alarm is news
+    ("Iran says the talks are false hope for the region", False),
+])
+def test_fact_checks(post, expected):
+    assert is_fact_check(post) is expected
+
+
+@pytest.mark.parametrize("sentence, lang, expected", [
+    ("Has Iran pulled out of the technical talks for good?", "en", True),
+    ("هل تحضر إيران جولة المحادثات المقبلة؟", "ar", True),
+    ("آیا ایران در دور بعدی مذاکرات شرکت می‌کند؟", "fa", True),
+    ("Iran will not attend the talks.", "en", False),
+])
+def test_questions(sentence, lang, expected):
+    assert is_question(sentence, lang) is expected
+
+
+def test_a_clause_with_its_own_reporting_verb_starts_a_new_statement():
+    assert opens_statement("مؤكدًا أن الوفد الإيراني لم يحضر اجتماع الأحد")
+    assert opens_statement("telling Reuters that Sunday's boycott was a message")
+    assert not opens_statement("that Tehran had skipped the talks")
