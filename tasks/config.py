@@ -131,11 +131,13 @@ class Place(_Strict):
 
 class Claim(_Strict):
     """A claim as an analyst states it: a description and example sentences in any language, matched
-    by meaning. `patterns` (regular expressions per language) are optional rules that also fire it;
-    `threshold` overrides the similarity a sentence needs (calibrated per claim by default)."""
+    by meaning. `near_misses` are sentences close to it that do not make it (the same kind of event
+    elsewhere, say); `patterns` (regular expressions per language) are optional rules that also fire
+    it; `threshold` overrides the probability a sentence needs."""
     id: Slug
     description: str = ""
     examples: LangMap = Field(default_factory=dict)
+    near_misses: LangMap = Field(default_factory=dict)
     patterns: LangMap = Field(default_factory=dict)
     threshold: float | None = Field(default=None, gt=0, lt=1)
     # the act a statement of this claim performs when no reporting verb names one ("Araqchi: the US

