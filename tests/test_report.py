@@ -497,3 +497,20 @@ def copy_db(demo_db: Path, folder: Path) -> Path:
     target = folder / "desk.duckdb"
     shutil.copyfile(demo_db, target)
     return target
+
+
+def test_stories_making_the_lists_claims_come_before_busier_ones(report, demo_db):
+    """Regression: a state channel's run of unrelated posts (one story of 99-166 posts in the demo)
+    outranked the Reuters story by volume and pushed the list's stories down the phone screen."""
+    con = db.connect(demo_db, read_only=True)
+    try:
+        claimed = dict(con.execute("""
+            select story_id, count(*) filter (where len(claims) > 0) from mart_story_timeline
+            where watchlist_id = 'us-iran-talks' and published_at > ? and published_at <= ?
+            group by story_id""", [report.window_start, report.window_end]).fetchall())
+    finally:
+        con.close()
+    counts = [claimed.get(st.story_id, 0) for st in report.stories]
+    assert counts == sorted(counts, reverse=True)
+    assert any(s.post.outlet == "Reuters" for s in report.stories[0].statements)
+    assert all(claimed.get(st.story_id, 0) <= counts[-1] for st in report.other_stories)

@@ -21,7 +21,7 @@ import duckdb
 
 from tasks.config import Watchlist
 
-MAX_STORIES = 6            # stories shown in full; the rest are listed by headline
+MAX_STORIES = 5            # stories shown in full (those making the list's claims first); the rest by headline
 MAX_STATEMENTS = 200       # timeline rows read per story (the first report and the most recent ones)
 MAX_KEY_STATEMENTS = 6     # key statements shown per story; the others are listed as links
 MAX_NEW_STATEMENTS = 10    # kept for the ledger's summary: statements new since the last report
@@ -465,11 +465,15 @@ def build_report(con: duckdb.DuckDBPyConnection, wl: Watchlist, window_end: date
         select * from mart_stories
         where watchlist_id = ? and first_seen_at <= ? and last_seen_at > ?
         """, wl.id, window_end, window_start)
-    activity = {r["story_id"]: r["n"] for r in q.rows("""
-        select story_id, count(*) as n from mart_story_timeline
+    # stories where the watch list's claims are made come first (by how many posts make them), then
+    # the busiest: a channel's run of unrelated posts is busy but says nothing the list watches
+    activity = {r["story_id"]: (r["claimed"], r["n"]) for r in q.rows("""
+        select story_id, count(*) filter (where len(claims) > 0) as claimed, count(*) as n
+        from mart_story_timeline
         where watchlist_id = ? and published_at > ? and published_at <= ? group by story_id
         """, wl.id, window_start, window_end)}
-    story_rows.sort(key=lambda r: (-activity.get(r["story_id"], 0), -int(r["items"] or 0), r["first_seen_at"]))
+    story_rows.sort(key=lambda r: (*(-x for x in activity.get(r["story_id"], (0, 0))), -int(r["items"] or 0),
+                                   r["first_seen_at"]))
     stories = [q.story(r, number=i + 1 if i < MAX_STORIES else 0) for i, r in enumerate(story_rows)]
     shown, others = stories[:MAX_STORIES], stories[MAX_STORIES:]
 
