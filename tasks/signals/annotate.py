@@ -34,6 +34,8 @@ _HEADER_COLON = re.compile(r"[:：](?!//)(?!\d)")
 _HEADER_MAX = 120
 _SUBJECT_BEFORE = 80            # chars between a speaker and the verb that follows it
 _SUBJECT_AFTER = 40             # verb-first order: "قال عراقجي", "said Araqchi"
+_OPENS_SENTENCE = 40            # Persian puts the verb last: a subject this near the sentence's start
+_SENTENCE_BREAK = re.compile(r"[.!?؟\n]")
 _ATTACH_MAX = 30                # chars between "according to" and the name it introduces
 _SPAN_TEXT_MAX = 4000           # annotation reads the head of long articles only
 
@@ -175,15 +177,21 @@ def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]],
         for s, e, target, _ in mentions:
             if 0 <= s - m.end() <= _ATTACH_MAX:
                 return target, "said"
-    speaker = None
-    for s, e, act, after in verbs:
+    def subject(s: int, e: int, after: bool) -> str | None:
         near = _nearest_speaker(mentions, s, e, after)
         if near:
-            speaker = near[0]
-            break
+            return near[0]
+        if lang == "fa":
+            # subject-object-verb: "والتز، سفیر آمریکا، در نشست شورای امنیت ایران را به ... متهم کرد"
+            opens = max((m.end() for m in _SENTENCE_BREAK.finditer(norm, 0, s)), default=0)
+            first = [t for ms, me, t, _ in mentions if opens <= ms <= opens + _OPENS_SENTENCE and me <= s]
+            return first[0] if first else None
+        return None
+
+    speaker = next((who for s, e, act, after in verbs if (who := subject(s, e, after))), None)
     if speaker is None:
         return None, None
-    acts = [act for s, e, act, after in verbs if (_nearest_speaker(mentions, s, e, after) or (None,))[0] == speaker]
+    acts = [act for s, e, act, after in verbs if subject(s, e, after) == speaker]
     strong = [a for a in acts if a != "said"]
     return speaker, (strong[0] if strong else "said")
 
