@@ -1,7 +1,8 @@
 """Fetch and parse for the post-like sources (Telegram previews, X mirrors, RSS feeds).
 
 Network I/O and parsing are separate steps so each can be retried or rerun alone: `fetch_sources`
-only talks HTTP (and peeks at Telegram pages for paging), `parse_fetches` is pure.
+only talks HTTP (and peeks at Telegram pages for paging), `parse_fetches` does no I/O (it only adds a
+gap to a Telegram fetch for a post it could not read, so the landing step keeps that id for later runs).
 """
 from __future__ import annotations
 
@@ -115,12 +116,13 @@ async def fetch_sources(cfg: Config, sources: list[Source], cursors: dict[str, C
 
 def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
     from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
-    from tasks.sources.telegram.parse import parse
+    from tasks.sources.telegram.parse import parse_page
     result = SourceParse(fetch.source_id, "telegram")
     seen: dict[int, Item] = {}
+    unreadable: dict[int, str] = {}              # post id -> the page it was on
     for page in fetch.ok_pages:
         try:
-            _, posts = parse(page.body, src.handle)
+            parsed = parse_page(page.body, src.handle)
         except ChannelNotFound as e:
             result.status, result.error = "error", f"no public preview: {e}"
             return result
@@ -133,10 +135,25 @@ def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
             result.rejects.append(QuarantineRow("raw_fetches", "telegram_page", str(e), fetch.source_id,
                                                 page.url, None))
             continue
-        for post in posts:
+        for post in parsed.posts:
             item = post.to_item(fetch.source_id)
             item.lang = item.lang or src.language
             seen[post.post_id] = item
+        for bad in parsed.unreadable:
+            if bad.post_id not in unreadable:
+                unreadable[bad.post_id] = page.url
+                result.rejects.append(QuarantineRow("raw_fetches", "telegram_post", f"post {bad.post_id}: {bad.reason}",
+                                                    fetch.source_id, f"{page.url}#{bad.post_id}", bad.raw))
+    unreadable = {post_id: url for post_id, url in unreadable.items() if post_id not in seen}
+    if unreadable:
+        # The posts around it land and move the cursor past it: keep its id as a gap, so every run
+        # tries it again (and says so) until it lands.
+        for post_id in unreadable:
+            fetch.gaps_opened.append((post_id + 1, post_id - 1))
+        ids = ", ".join(str(i) for i in sorted(unreadable))
+        result.status = "error"
+        result.error = (f"{len(unreadable)} post(s) on {', '.join(sorted(set(unreadable.values())))} could not be "
+                        f"read and did not land: {ids} (quarantined, kept as a gap)")
     result.items = list(seen.values())
     return result
 
