@@ -14,9 +14,9 @@ Fault modes: http-<code> (with "retry_after"), reset, slow (delay_s), drip (dela
 truncate, layout (Telegram markup with renamed classes), private (channel gone private), not-found,
 shape (market JSON in a new shape), huge (a multi-megabyte body), gzip-bomb, redirect-offhost,
 redirect-offhost-query (to another host, keeping the query), redirect-same-host (302 to /moved/<path>,
-keeping the query; /moved/<path> answers as <path> does), deep-nesting (the first post's text on a
-Telegram page, or the first item's description in a feed, wrapped in `depth` nested <tag> elements,
-<b> unless "tag" says otherwise).
+keeping the query; /moved/<path> answers as <path> does), deep-nesting (the text of the middle post of
+a Telegram page, or of a feed's middle item, wrapped in `depth` nested <tag> elements, <b> unless "tag"
+says otherwise).
 """
 from __future__ import annotations
 
@@ -72,18 +72,30 @@ _TELEGRAM_TEXT = b'<div class="tgme_widget_message_text js-message_text" dir="au
 _FEED_ITEM, _FEED_TEXT, _FEED_TEXT_END = b"<item>", b"<description><![CDATA[", b"]]></description>"
 
 
-def nest_first_post(body: bytes, depth: int, tag: str = "b") -> bytes:
-    """The first post's text (Telegram page order, or the feed's first item) inside `depth` nested <tag>."""
-    if (at := body.find(_TELEGRAM_TEXT)) >= 0:
-        start = at + len(_TELEGRAM_TEXT)
+def nest_middle_post(body: bytes, depth: int, tag: str = "b") -> bytes:
+    """The text of the post in the middle of a Telegram page (or the middle item of a feed) inside
+    `depth` nested <tag> elements: a post with neighbours on both sides."""
+    if body.find(_TELEGRAM_TEXT) >= 0:
+        starts = _all(body, _TELEGRAM_TEXT)
+        start = starts[len(starts) // 2] + len(_TELEGRAM_TEXT)
         end = body.find(b"</div>", start)
-    elif (item := body.find(_FEED_ITEM)) >= 0 and (at := body.find(_FEED_TEXT, item)) >= 0:
+    else:
+        items = _all(body, _FEED_ITEM)
+        at = body.find(_FEED_TEXT, items[len(items) // 2]) if items else -1
+        if at < 0:
+            return body
         start = at + len(_FEED_TEXT)
         end = body.find(_FEED_TEXT_END, start)
-    else:
-        return body
     opening, closing = f"<{tag}>".encode(), f"</{tag}>".encode()
     return body[:start] + opening * depth + body[start:end] + closing * depth + body[end:]
+
+
+def _all(body: bytes, needle: bytes) -> list[int]:
+    found, at = [], body.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = body.find(needle, at + 1)
+    return found
 
 
 def _parse_time(value: str) -> datetime:
@@ -105,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.mode == "truncate":
             body = body[: len(body) // 2]
         if fault and fault.mode == "deep-nesting":
-            body = nest_first_post(body, fault.depth, fault.tag)
+            body = nest_middle_post(body, fault.depth, fault.tag)
         if fault and fault.mode == "gzip-bomb":
             body = gzip.compress(b"\0" * (64 * 1024 * 1024), 9)
             headers = {**(headers or {}), "Content-Encoding": "gzip"}
