@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -303,6 +305,13 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+# Every credential value expand_secrets has put into a request, with the placeholder it came from.
+_FILLED_IN: dict[str, str] = {}
+_FILLED_IN_LOCK = threading.Lock()
+# Credential-named variables are redacted even when no URL used them, if long enough not to be a flag.
+_MIN_ENV_SECRET_LEN = 8
+
+
 def expand_secrets(text: str) -> str:
     """Fill in ${SECRET_NAME} placeholders from the environment (the fetch layer calls this)."""
     def sub(m: re.Match) -> str:
@@ -310,11 +319,52 @@ def expand_secrets(text: str) -> str:
         if not is_secret_name(name):
             return m.group(0)
         if name in os.environ:
-            return os.environ[name]
+            value = os.environ[name]
+            if value:
+                with _FILLED_IN_LOCK:
+                    _FILLED_IN[value] = f"${{{name}}}"
+            return value
         if default is not None:
-            return default
+            return default          # written in the configuration itself, so not a secret
         raise ConfigError(f"environment variable {name} is not set (a credential the configuration refers to)")
     return _ENV_REF.sub(sub, text) if "${" in text else text
+
+
+def _secret_forms() -> list[tuple[str, str]]:
+    """(value as it may be written, placeholder), longest first: plain and as URLs encode it."""
+    with _FILLED_IN_LOCK:
+        known = dict(_FILLED_IN)
+    for name, value in os.environ.items():
+        if len(value) >= _MIN_ENV_SECRET_LEN and is_secret_name(name):
+            known.setdefault(value, f"${{{name}}}")
+    forms: dict[str, str] = {}
+    for value, placeholder in known.items():
+        for form in (value, quote(value, safe=""), quote(value, safe="/"), quote_plus(value)):
+            forms.setdefault(form, placeholder)
+    return sorted(forms.items(), key=lambda kv: len(kv[0]), reverse=True)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with every credential value replaced by its ${NAME} placeholder: the values the fetch layer
+    filled into URLs, and those of credential-named environment variables. Everything derived from a
+    fetch (URLs, redirect targets, error messages) passes through here before it is stored or shown."""
+    if not text:
+        return text
+    for form, placeholder in _secret_forms():
+        if form in text:
+            text = text.replace(form, placeholder)
+    return text
+
+
+def redact_secrets_bytes(data: bytes) -> bytes:
+    """`redact_secrets` for a response body (a server may echo the key, say in a next-page link)."""
+    if not data:
+        return data
+    for form, placeholder in _secret_forms():
+        encoded = form.encode()
+        if encoded in data:
+            data = data.replace(encoded, placeholder.encode())
+    return data
 
 
 def _expand_env(value: Any, path: Path) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from tasks.config import Config, Source
+from tasks.config import Config, Source, redact_secrets
 from tasks.http import FetchError, Fetcher, FetchPolicy
 from tasks.items import Item, PayloadError
 from tasks.landing import FetchRecord, QuarantineRow
@@ -109,7 +109,7 @@ async def fetch_sources(cfg: Config, sources: list[Source], cursors: dict[str, C
     out = []
     for src, res in zip(sources, results):
         if isinstance(res, BaseException):
-            res = SourceFetch(source_id=src.id, kind=src.kind, error=f"{type(res).__name__}: {res}")
+            res = SourceFetch(source_id=src.id, kind=src.kind, error=redact_secrets(f"{type(res).__name__}: {res}"))
         out.append(res)
     return out
 
