@@ -1,11 +1,12 @@
-"""Flatten absurdly deep nesting of text-formatting tags before lxml sees the markup.
+"""Flatten absurdly deep nesting of text-formatting tags, for markup lxml could not build a tree of.
 
 libxml2 (under lxml) stops building the tree at 256 levels (2048 with `huge_tree`) and drops the rest
 of the document without raising: one post with 300 nested `<b>` would lose its own text and every
-element after it on the page. Formatting tags nested deeper than `MAX_FORMATTING_DEPTH` carry no
-meaning we keep (the parsers reduce markup to plain text), so the extra tags are removed and their text
-is kept. Structural elements are never touched; the parsers also build with `huge_tree` and check
-what they found against what the page announces, for nesting of other kinds.
+element after it on the page. The parsers build with `huge_tree`, and when even that was cut short they
+build again from this function's output. Formatting tags nested deeper than `MAX_FORMATTING_DEPTH`
+carry no meaning we keep (the parsers reduce markup to plain text), so the extra tags are removed and
+their text is kept. Structural elements are never touched; the Telegram parser also checks the posts it
+read against those the page shows, for nesting of other kinds.
 """
 from __future__ import annotations
 

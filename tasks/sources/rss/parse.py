@@ -131,13 +131,22 @@ class MarkupTooDeep(ValueError):
 
 
 def html_fragment(markup: str) -> lxml.html.HtmlElement:
-    """An HTML fragment as a tree under one <div>. lxml stops at 256 levels and silently drops the rest;
-    surplus formatting tags are flattened first, and a tree still cut short raises MarkupTooDeep."""
-    parser = lxml.html.HTMLParser(huge_tree=True)     # 2048 levels, for what the flattening leaves
-    root = lxml.html.fragment_fromstring(flatten_deep_nesting(markup), create_parent="div", parser=parser)
-    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+    """An HTML fragment as a tree under one <div>. lxml stops at 256 levels and silently drops the rest:
+    built with huge_tree (2048 levels), then, if that was cut too, again with surplus formatting tags
+    flattened; a tree still cut short raises MarkupTooDeep."""
+    root, cut = _fragment(markup)
+    if cut and (flattened := flatten_deep_nesting(markup)) is not markup:
+        root, cut = _fragment(flattened)
+    if cut:
         raise MarkupTooDeep("markup nested too deep to build a tree")
     return root
+
+
+def _fragment(markup: str) -> tuple[lxml.html.HtmlElement, bool]:
+    """(tree, whether libxml2 stopped at its depth limit and dropped the rest)"""
+    parser = lxml.html.HTMLParser(huge_tree=True)
+    root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
 
 class _TextOnly(HTMLParser):

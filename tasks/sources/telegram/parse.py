@@ -5,9 +5,10 @@ lxml. Both count a message only when its footer `<time datetime=...>` is there, 
 (truncated transfer) gives the posts that are complete and drops the one that was cut.
 
 libxml2 silently stops building a tree nested too deep, which would drop a post and every post after
-it; so surplus nesting of formatting tags is flattened first (`tasks.sources.nesting`), the tree is built
-with `huge_tree`, and `parse_page` checks the posts it read against those `scan` sees on the page: a post
-missing from the tree is read again from its own block, and one that still cannot be read is named.
+it; so the tree is built with `huge_tree` (2048 levels, not 256), built again with surplus formatting
+tags flattened (`tasks.sources.nesting`) if even that was cut, and `parse_page` checks the posts it read
+against those `scan` sees on the page: a post missing from the tree is read again from its own block,
+and one that still cannot be read is named.
 """
 from __future__ import annotations
 
@@ -169,16 +170,26 @@ def _parse_single_block(block: bytes, post_id: int, channel: str | None) -> Tele
 def _tree(html: str | bytes, channel: str | None) -> etree._Element:
     # t.me always serves UTF-8; fragments carry no <meta charset>, so never let lxml guess.
     data = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    data = flatten_deep_nesting(data)
-    # huge_tree: 2048 levels instead of 256, for nesting of tags the flattening leaves alone.
-    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, collect_ids=False, huge_tree=True)
-    try:
-        root = None if not data or data.isspace() else etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
-        root = None
+    if not data or data.isspace():
+        raise LayoutChanged("empty page", channel=channel)
+    root, too_deep = _build(data)
+    if too_deep:
+        # Deeper than even huge_tree builds: drop the surplus formatting tags (text kept) and build again.
+        root, _ = _build(flatten_deep_nesting(data))
     if root is None:
         raise LayoutChanged("empty page", channel=channel)
     return root
+
+
+def _build(data: bytes) -> tuple[etree._Element | None, bool]:
+    """(tree, whether libxml2 stopped at its depth limit and dropped the rest). huge_tree raises the
+    limit from 256 levels to 2048, beyond anything a real page nests."""
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, collect_ids=False, huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None, False
+    return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
 
 def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPost | None:
