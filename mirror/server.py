@@ -13,7 +13,7 @@ Control (for the demo, tests and benchmarks):
 Fault modes: http-<code> (with "retry_after"), reset, slow (delay_s), drip (delay_s spread over the body),
 truncate, layout (Telegram markup with renamed classes), private (channel gone private), not-found,
 shape (market JSON in a new shape), huge (a multi-megabyte body), gzip-bomb, redirect-offhost,
-redirect-offhost-query (to another host, keeping the query), redirect-same-host (302 to /moved/<path>,
+redirect-offhost-query (to another host, "to_host", keeping the query), redirect-same-host (302 to /moved/<path>,
 keeping the query; /moved/<path> answers as <path> does), deep-nesting (the text of the middle post of
 a Telegram page, or of a feed's middle item, wrapped in `depth` nested <tag> elements, <b> unless "tag"
 says otherwise).
@@ -48,6 +48,7 @@ class Fault:
     delay_s: float = 0.0
     depth: int = 300                  # deep-nesting: how many elements around the post's text
     tag: str = "b"                    # deep-nesting: which element
+    to_host: str = "example.invalid"  # redirect-offhost-query: where to (host[:port])
     hits: int = 0
 
 
@@ -215,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
         if f.mode == "redirect-offhost-query":
             query = urlsplit(self.path).query
             self._send(302, b"", "text/plain",
-                       {"Location": "http://example.invalid/elsewhere" + (f"?{query}" if query else "")})
+                       {"Location": f"http://{f.to_host}/elsewhere" + (f"?{query}" if query else "")})
             return True
         if f.mode == "redirect-same-host":
             self._send(302, b"", "text/plain", {"Location": MOVED_PREFIX + self.path})

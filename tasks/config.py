@@ -6,13 +6,13 @@ internet or at the local mirror.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
 import warnings
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -330,41 +330,52 @@ def expand_secrets(text: str) -> str:
     return _ENV_REF.sub(sub, text) if "${" in text else text
 
 
-def _secret_forms() -> list[tuple[str, str]]:
-    """(value as it may be written, placeholder), longest first: plain and as URLs encode it."""
+def _known_secrets() -> dict[str, str]:
+    """value -> placeholder, for every credential value that could turn up in what a fetch returns."""
     with _FILLED_IN_LOCK:
         known = dict(_FILLED_IN)
     for name, value in os.environ.items():
         if len(value) >= _MIN_ENV_SECRET_LEN and is_secret_name(name):
             known.setdefault(value, f"${{{name}}}")
-    forms: dict[str, str] = {}
-    for value, placeholder in known.items():
-        for form in (value, quote(value, safe=""), quote(value, safe="/"), quote_plus(value)):
-            forms.setdefault(form, placeholder)
-    return sorted(forms.items(), key=lambda kv: len(kv[0]), reverse=True)
+    return known
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_pattern(known: tuple[tuple[str, str], ...], as_bytes: bool) -> tuple[re.Pattern, dict[str, str]]:
+    """One pattern matching each value however a URL may have encoded it: every character as itself or
+    as %XX (either case), a space also as '+'. Longest values first, so none is matched by a prefix."""
+    alternatives, placeholders = [], {}
+    for i, (value, placeholder) in enumerate(sorted(known, key=lambda kv: len(kv[0]), reverse=True)):
+        chars = []
+        for ch in value:
+            percent = "".join(f"%(?i:{byte:02X})" for byte in ch.encode("utf-8"))
+            options = [re.escape(ch), percent] + ([r"\+"] if ch == " " else [])
+            chars.append("(?:" + "|".join(options) + ")")
+        alternatives.append(f"(?P<s{i}>{''.join(chars)})")
+        placeholders[f"s{i}"] = placeholder
+    pattern = "|".join(alternatives)
+    return re.compile(pattern.encode() if as_bytes else pattern), placeholders
 
 
 def redact_secrets(text: str) -> str:
     """`text` with every credential value replaced by its ${NAME} placeholder: the values the fetch layer
-    filled into URLs, and those of credential-named environment variables. Everything derived from a
-    fetch (URLs, redirect targets, error messages) passes through here before it is stored or shown."""
-    if not text:
+    filled into URLs, and those of credential-named environment variables, plain or URL-encoded.
+    Everything derived from a fetch (URLs, redirect targets, error messages) passes through here before
+    it is stored or shown."""
+    known = _known_secrets()
+    if not text or not known:
         return text
-    for form, placeholder in _secret_forms():
-        if form in text:
-            text = text.replace(form, placeholder)
-    return text
+    pattern, placeholders = _secret_pattern(tuple(sorted(known.items())), False)
+    return pattern.sub(lambda m: placeholders[m.lastgroup], text)
 
 
 def redact_secrets_bytes(data: bytes) -> bytes:
     """`redact_secrets` for a response body (a server may echo the key, say in a next-page link)."""
-    if not data:
+    known = _known_secrets()
+    if not data or not known:
         return data
-    for form, placeholder in _secret_forms():
-        encoded = form.encode()
-        if encoded in data:
-            data = data.replace(encoded, placeholder.encode())
-    return data
+    pattern, placeholders = _secret_pattern(tuple(sorted(known.items())), True)
+    return pattern.sub(lambda m: placeholders[m.lastgroup].encode(), data)
 
 
 def _expand_env(value: Any, path: Path) -> Any:

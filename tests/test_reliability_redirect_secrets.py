@@ -142,3 +142,53 @@ def test_a_token_in_a_redirected_source_url_appears_nowhere(written, case):
                    lost=None, duplicates=None,
                    outcome="found nowhere" if not hits else "found in " + "; ".join(hits))
     assert hits == []
+
+
+# ---- the fetch layer alone ------------------------------------------------------------------------
+
+def _fetch(mirror: MirrorServer, url: str, **fetcher_options):
+    import asyncio
+    from tasks.http import FetchError, Fetcher, FetchPolicy
+
+    async def go():
+        async with Fetcher(FetchPolicy.for_tests(), **fetcher_options) as fetcher:
+            try:
+                return await fetcher.get(url)
+            except FetchError as e:
+                return e
+    return asyncio.run(go())
+
+
+def test_a_credential_never_follows_a_redirect_to_another_host_even_one_allowed(monkeypatch):
+    from tasks.http import FetchError
+    secret = f"canary-allowed-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("DESK_API_TOKEN", secret)
+    with MirrorServer(scenario(), as_of=AS_OF) as mirror:
+        # "localhost" is another host to the fetch layer, and still this machine
+        port = mirror.base_url.rsplit(":", 1)[1]
+        mirror.add_fault("/rss/gonefeed.xml", "redirect-offhost-query", to_host=f"localhost:{port}")
+        result = _fetch(mirror, f"{mirror.base_url}/rss/gonefeed.xml?token=${{DESK_API_TOKEN}}",
+                        allowed_redirect_hosts=frozenset({"localhost"}))
+    text = str(result) if isinstance(result, FetchError) else repr(result)
+    record_outcome("secrets", "token in a source URL, 302 to another host on the allowed list", lost=None,
+                   duplicates=None, outcome=f"{'found' if secret in text else 'not found'}; {text}")
+    assert isinstance(result, FetchError) and "carries a credential" in result.reason
+    assert secret not in text and "${DESK_API_TOKEN}" in text
+
+
+def test_a_credential_with_characters_urls_encode_is_redacted_in_every_form(monkeypatch):
+    """The server may repeat the token percent-encoded (here: the same-host redirect keeps the query as
+    httpx encoded it); every stored field names the placeholder."""
+    from urllib.parse import quote, quote_plus
+    secret = f"canary/enc+{uuid.uuid4().hex[:8]}= x&y"
+    monkeypatch.setenv("DESK_API_TOKEN", secret)
+    with MirrorServer(scenario(), as_of=AS_OF) as mirror:
+        mirror.add_fault("/rss/movedfeed.xml", "redirect-same-host")
+        resp = _fetch(mirror, f"{mirror.base_url}/rss/movedfeed.xml?token=${{DESK_API_TOKEN}}")
+    stored = " ".join([resp.url, json.dumps(resp.headers), resp.body.decode("utf-8", "replace")])
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    found = sorted(f for f in forms if f in stored)
+    record_outcome("secrets", "token with characters URLs encode, same-host 302", lost=None, duplicates=None,
+                   outcome="found nowhere" if not found else f"found as {found}")
+    assert "/moved/" in resp.url and "${DESK_API_TOKEN}" in resp.url, resp.url
+    assert found == []
