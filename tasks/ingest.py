@@ -119,7 +119,7 @@ def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
     from tasks.sources.telegram.parse import parse_page
     result = SourceParse(fetch.source_id, "telegram")
     seen: dict[int, Item] = {}
-    unreadable: dict[int, str] = {}              # post id -> the page it was on
+    unreadable: dict[int, tuple[str, str, str]] = {}     # post id -> (page url, reason, the post's markup)
     for page in fetch.ok_pages:
         try:
             parsed = parse_page(page.body, src.handle)
@@ -140,20 +140,19 @@ def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
             item.lang = item.lang or src.language
             seen[post.post_id] = item
         for bad in parsed.unreadable:
-            if bad.post_id not in unreadable:
-                unreadable[bad.post_id] = page.url
-                result.rejects.append(QuarantineRow("raw_fetches", "telegram_post", f"post {bad.post_id}: {bad.reason}",
-                                                    fetch.source_id, f"{page.url}#{bad.post_id}", bad.raw))
-    unreadable = {post_id: url for post_id, url in unreadable.items() if post_id not in seen}
+            unreadable.setdefault(bad.post_id, (page.url, bad.reason, bad.raw))
+    unreadable = {post_id: why for post_id, why in unreadable.items() if post_id not in seen}
     if unreadable:
         # The posts around it land and move the cursor past it: keep its id as a gap, so every run
         # tries it again (and says so) until it lands.
-        for post_id in unreadable:
+        for post_id, (url, reason, raw) in sorted(unreadable.items()):
             fetch.gaps_opened.append((post_id + 1, post_id - 1))
-        ids = ", ".join(str(i) for i in sorted(unreadable))
+            result.rejects.append(QuarantineRow("raw_fetches", "telegram_post", f"post {post_id}: {reason}",
+                                                fetch.source_id, f"{url}#{post_id}", raw))
+        which = "; ".join(f"post {post_id} on {url}" for post_id, (url, _, _) in sorted(unreadable.items()))
         result.status = "error"
-        result.error = (f"{len(unreadable)} post(s) on {', '.join(sorted(set(unreadable.values())))} could not be "
-                        f"read and did not land: {ids} (quarantined, kept as a gap)")
+        result.error = (f"{len(unreadable)} post(s) could not be read and did not land (quarantined, kept as "
+                        f"gaps for the next run): {which}")
     result.items = list(seen.values())
     return result
 
