@@ -95,7 +95,7 @@ def test_300_nested_b_in_a_post_loses_nothing_end_to_end(mirror, tmp_path):
         lost, duplicates, cut = count_outcome(db, scenario, sid)
         status, error = query(db, "select status, error from run_sources where run_id = ? and source_id = ?",
                               first["run_id"], sid)[0]
-        record_outcome("nesting", f"one post in 300 nested <b> on every page — {kind}", lost=lost,
+        record_outcome("nesting", f"one post in 300 nested `<b>` on every page — {kind}", lost=lost,
                        duplicates=duplicates,
                        outcome=f"status {status}, error {error!r}; {len(expected_texts(scenario, sid)) - lost} of "
                                f"{len(expected_texts(scenario, sid))} posts landed, {len(cut)} with text cut short; "
@@ -124,7 +124,7 @@ def test_3000_nested_div_names_the_post_keeps_a_gap_and_loses_nothing_once_reada
     hourly(config_dir=cfg, db_path=db, as_of=AS_OF, politeness="test", with_markets=False)
     lost, duplicates, cut = count_outcome(db, mirror.state.scenario, "alpha")
     gaps_after = query(db, "select count(*) from source_gaps where source_id = 'alpha'")[0][0]
-    record_outcome("nesting", "one post in 3000 nested <div> on every page — telegram", lost=lost,
+    record_outcome("nesting", "one post in 3000 nested `<div>` on every page — telegram", lost=lost,
                    duplicates=duplicates,
                    outcome=f"status {status}, error {error!r}; {len(due) - len(unreadable)} of {len(due)} posts "
                            f"landed, the {len(unreadable)} unreadable kept as gaps {gaps} and quarantined; "
@@ -176,7 +176,7 @@ def test_nested_post_parses_whole(kind, depth, tag):
     posts, parsed = _parse(kind, depth, tag)
     lost = [p.post_id for p in posts if p.post_id not in parsed]
     cut = [p.post_id for p in posts if p.post_id in parsed and parsed[p.post_id] != p.text]
-    record_outcome("nesting", f"parse: middle post in {depth} nested <{tag}> — {kind}", lost=len(lost),
+    record_outcome("nesting", f"parse: middle post in {depth} nested `<{tag}>` — {kind}", lost=len(lost),
                    duplicates=0, outcome=f"{len(posts) - len(lost)} of {len(posts)} posts parsed, "
                                          f"{len(cut)} with text cut short")
     assert lost == [] and cut == []
@@ -190,7 +190,7 @@ def test_a_telegram_post_no_parser_can_build_is_named_and_its_neighbours_parse()
     page = parse_page(nest_middle_post(body, 3000, "div"), outlet.handle)
     parsed = {p.post_id for p in page.posts}
     named = [u.post_id for u in page.unreadable]
-    record_outcome("nesting", "parse: middle Telegram post in 3000 nested <div>", lost=len(posts) - len(parsed),
+    record_outcome("nesting", "parse: middle Telegram post in 3000 nested `<div>`", lost=len(posts) - len(parsed),
                    duplicates=0, outcome=f"{len(parsed)} of {len(posts)} posts parsed; named unreadable: {named}")
     middle = posts[len(posts) // 2].post_id
     assert named == [middle]
