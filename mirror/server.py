@@ -12,7 +12,11 @@ Control (for the demo, tests and benchmarks):
   DELETE /_mirror/faults, GET /_mirror/stats
 Fault modes: http-<code> (with "retry_after"), reset, slow (delay_s), drip (delay_s spread over the body),
 truncate, layout (Telegram markup with renamed classes), private (channel gone private), not-found,
-shape (market JSON in a new shape), huge (a multi-megabyte body), gzip-bomb, redirect-offhost.
+shape (market JSON in a new shape), huge (a multi-megabyte body), gzip-bomb, redirect-offhost,
+redirect-offhost-query (to another host, "to_host", keeping the query), redirect-same-host (302 to /moved/<path>,
+keeping the query; /moved/<path> answers as <path> does), deep-nesting (the text of the middle post of
+a Telegram page, or of a feed's middle item, wrapped in `depth` nested <tag> elements, <b> unless "tag"
+says otherwise).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 from mirror.scenario_types import Scenario
 
 TELEGRAM_PAGE_SIZE = 20
+MOVED_PREFIX = "/moved"
 NITTER_INSTANCES = ("nitter-a", "nitter-b")
 RSS_ITEMS = 50
 
@@ -41,6 +46,9 @@ class Fault:
     count: int | None = None          # None: until cleared
     retry_after: str | None = None
     delay_s: float = 0.0
+    depth: int = 300                  # deep-nesting: how many elements around the post's text
+    tag: str = "b"                    # deep-nesting: which element
+    to_host: str = "example.invalid"  # redirect-offhost-query: where to (host[:port])
     hits: int = 0
 
 
@@ -61,6 +69,36 @@ class MirrorState:
         return None
 
 
+_TELEGRAM_TEXT = b'<div class="tgme_widget_message_text js-message_text" dir="auto">'
+_FEED_ITEM, _FEED_TEXT, _FEED_TEXT_END = b"<item>", b"<description><![CDATA[", b"]]></description>"
+
+
+def nest_middle_post(body: bytes, depth: int, tag: str = "b") -> bytes:
+    """The text of the post in the middle of a Telegram page (or the middle item of a feed) inside
+    `depth` nested <tag> elements: a post with neighbours on both sides."""
+    if body.find(_TELEGRAM_TEXT) >= 0:
+        starts = _all(body, _TELEGRAM_TEXT)
+        start = starts[len(starts) // 2] + len(_TELEGRAM_TEXT)
+        end = body.find(b"</div>", start)
+    else:
+        items = _all(body, _FEED_ITEM)
+        at = body.find(_FEED_TEXT, items[len(items) // 2]) if items else -1
+        if at < 0:
+            return body
+        start = at + len(_FEED_TEXT)
+        end = body.find(_FEED_TEXT_END, start)
+    opening, closing = f"<{tag}>".encode(), f"</{tag}>".encode()
+    return body[:start] + opening * depth + body[start:end] + closing * depth + body[end:]
+
+
+def _all(body: bytes, needle: bytes) -> list[int]:
+    found, at = [], body.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = body.find(needle, at + 1)
+    return found
+
+
 def _parse_time(value: str) -> datetime:
     t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
@@ -79,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
               fault: Fault | None = None) -> None:
         if fault and fault.mode == "truncate":
             body = body[: len(body) // 2]
+        if fault and fault.mode == "deep-nesting":
+            body = nest_middle_post(body, fault.depth, fault.tag)
         if fault and fault.mode == "gzip-bomb":
             body = gzip.compress(b"\0" * (64 * 1024 * 1024), 9)
             headers = {**(headers or {}), "Content-Encoding": "gzip"}
@@ -136,6 +176,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json({"as_of": st.as_of.isoformat(), "requests": dict(st.requests)})
         with st.lock:
             st.requests[path] = st.requests.get(path, 0) + 1
+        if path.startswith(MOVED_PREFIX + "/"):
+            # where redirect-same-host sends a request: answered as the original path, without faults
+            try:
+                return self._route(path[len(MOVED_PREFIX):], query, None)
+            except BrokenPipeError:
+                return
         fault = st.take_fault(self.path)   # prefix of path and query: '/telegram/s/x?before=' targets older pages
         if fault:
             handled = self._apply_fault(fault)
@@ -166,6 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if f.mode == "redirect-offhost":
             self._send(302, b"", "text/plain", {"Location": "http://example.invalid/elsewhere"})
+            return True
+        if f.mode == "redirect-offhost-query":
+            query = urlsplit(self.path).query
+            self._send(302, b"", "text/plain",
+                       {"Location": f"http://{f.to_host}/elsewhere" + (f"?{query}" if query else "")})
+            return True
+        if f.mode == "redirect-same-host":
+            self._send(302, b"", "text/plain", {"Location": MOVED_PREFIX + self.path})
             return True
         return False
 

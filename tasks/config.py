@@ -6,8 +6,10 @@ internet or at the local mirror.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
+import threading
 import warnings
 from datetime import date
 from pathlib import Path
@@ -303,6 +305,13 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+# Every credential value expand_secrets has put into a request, with the placeholder it came from.
+_FILLED_IN: dict[str, str] = {}
+_FILLED_IN_LOCK = threading.Lock()
+# Credential-named variables are redacted even when no URL used them, if long enough not to be a flag.
+_MIN_ENV_SECRET_LEN = 8
+
+
 def expand_secrets(text: str) -> str:
     """Fill in ${SECRET_NAME} placeholders from the environment (the fetch layer calls this)."""
     def sub(m: re.Match) -> str:
@@ -310,11 +319,63 @@ def expand_secrets(text: str) -> str:
         if not is_secret_name(name):
             return m.group(0)
         if name in os.environ:
-            return os.environ[name]
+            value = os.environ[name]
+            if value:
+                with _FILLED_IN_LOCK:
+                    _FILLED_IN[value] = f"${{{name}}}"
+            return value
         if default is not None:
-            return default
+            return default          # written in the configuration itself, so not a secret
         raise ConfigError(f"environment variable {name} is not set (a credential the configuration refers to)")
     return _ENV_REF.sub(sub, text) if "${" in text else text
+
+
+def _known_secrets() -> dict[str, str]:
+    """value -> placeholder, for every credential value that could turn up in what a fetch returns."""
+    with _FILLED_IN_LOCK:
+        known = dict(_FILLED_IN)
+    for name, value in os.environ.items():
+        if len(value) >= _MIN_ENV_SECRET_LEN and is_secret_name(name):
+            known.setdefault(value, f"${{{name}}}")
+    return known
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_pattern(known: tuple[tuple[str, str], ...], as_bytes: bool) -> tuple[re.Pattern, dict[str, str]]:
+    """One pattern matching each value however a URL may have encoded it: every character as itself or
+    as %XX (either case), a space also as '+'. Longest values first, so none is matched by a prefix."""
+    alternatives, placeholders = [], {}
+    for i, (value, placeholder) in enumerate(sorted(known, key=lambda kv: len(kv[0]), reverse=True)):
+        chars = []
+        for ch in value:
+            percent = "".join(f"%(?i:{byte:02X})" for byte in ch.encode("utf-8"))
+            options = [re.escape(ch), percent] + ([r"\+"] if ch == " " else [])
+            chars.append("(?:" + "|".join(options) + ")")
+        alternatives.append(f"(?P<s{i}>{''.join(chars)})")
+        placeholders[f"s{i}"] = placeholder
+    pattern = "|".join(alternatives)
+    return re.compile(pattern.encode() if as_bytes else pattern), placeholders
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with every credential value replaced by its ${NAME} placeholder: the values the fetch layer
+    filled into URLs, and those of credential-named environment variables, plain or URL-encoded.
+    Everything derived from a fetch (URLs, redirect targets, error messages) passes through here before
+    it is stored or shown."""
+    known = _known_secrets()
+    if not text or not known:
+        return text
+    pattern, placeholders = _secret_pattern(tuple(sorted(known.items())), False)
+    return pattern.sub(lambda m: placeholders[m.lastgroup], text)
+
+
+def redact_secrets_bytes(data: bytes) -> bytes:
+    """`redact_secrets` for a response body (a server may echo the key, say in a next-page link)."""
+    known = _known_secrets()
+    if not data or not known:
+        return data
+    pattern, placeholders = _secret_pattern(tuple(sorted(known.items())), True)
+    return pattern.sub(lambda m: placeholders[m.lastgroup].encode(), data)
 
 
 def _expand_env(value: Any, path: Path) -> Any:

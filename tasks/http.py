@@ -3,6 +3,11 @@
 Per-host concurrency and spacing, timeouts, a size cap (also on decompressed bodies), no redirects
 to another host, and retries with capped exponential backoff and full jitter on transient errors
 only (429 honouring Retry-After, 5xx, connect/read failures). Everything else fails at once.
+
+Credentials: a URL may carry `${SECRET}` placeholders, filled in only for the request itself. Whatever
+leaves this module (a response's URL, headers and body, an error's URL and reason) has gone through
+`redact_secrets`, so a redirect target or an error message that repeats the real URL stores the
+placeholder; and a request carrying a credential never follows a redirect to another host or to http.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from tasks.config import expand_secrets
+from tasks.config import expand_secrets, redact_secrets, redact_secrets_bytes
 
 USER_AGENT = "signal-desk/0.1 (+news-signal pipeline; polite scraper of public previews)"
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -47,9 +52,19 @@ class FetchPolicy:
 class FetchError(Exception):
     def __init__(self, url: str, reason: str, *, status: int | None = None, transient: bool = False,
                  attempts: int = 1, body: bytes = b""):
-        self.url, self.reason, self.status, self.transient, self.attempts, self.body = (
-            url, reason, status, transient, attempts, body)
-        super().__init__(f"{url}: {reason}" + (f" after {attempts} attempts" if attempts > 1 else ""))
+        # Redacted here, once: the URL and reason may repeat the filled-in request URL.
+        self.url, self.reason, self.status, self.transient, self.body = (
+            redact_secrets(url), redact_secrets(reason), status, transient, redact_secrets_bytes(body))
+        self.attempts = attempts
+
+    @property
+    def attempts(self) -> int:
+        return self._attempts
+
+    @attempts.setter
+    def attempts(self, value: int) -> None:
+        self._attempts = value
+        self.args = (f"{self.url}: {self.reason}" + (f" after {value} attempts" if value > 1 else ""),)
 
 
 @dataclass(slots=True)
@@ -139,23 +154,25 @@ class Fetcher:
         # `url` may carry ${SECRET} placeholders: requests use the filled-in URL, everything we
         # return or raise (and so store and log) names the placeholder form.
         real_url = expand_secrets(url)
+        carries_secret = real_url != url
         deadline = time.monotonic() + p.max_total_s
         attempt = 0
         while True:
             attempt += 1
             try:
-                resp = await self._get_following(real_url)
-                if real_url != url:
-                    resp.url = url if resp.url == real_url else resp.url.replace(real_url, url)
+                resp = await self._get_following(real_url, carries_secret)
             except FetchError as e:
-                if real_url != url:
+                if carries_secret:
                     e.url = url
-                    e.args = (str(e.args[0]).replace(real_url, url),)
                 e.attempts = attempt
                 if not e.transient or attempt >= p.max_attempts:
                     raise
                 delay = self._backoff(attempt, None)
             else:
+                resp.url = url if resp.url == real_url else redact_secrets(resp.url)
+                resp.headers = {k: redact_secrets(v) for k, v in resp.headers.items()}
+                if carries_secret:
+                    resp.body = redact_secrets_bytes(resp.body)
                 if resp.status < 400:
                     resp.attempts = attempt
                     return resp
@@ -180,8 +197,9 @@ class Fetcher:
         ceiling = min(p.backoff_cap_s, p.backoff_base_s * (2 ** (attempt - 1)))
         return random.uniform(0, ceiling)
 
-    async def _get_following(self, url: str) -> Response:
+    async def _get_following(self, url: str, carries_secret: bool = False) -> Response:
         origin_host = urlsplit(url).hostname or ""
+        origin_scheme = urlsplit(url).scheme
         for _ in range(self.policy.max_redirects + 1):
             resp = await self._get_once(url)
             if resp.status not in (301, 302, 303, 307, 308):
@@ -195,6 +213,13 @@ class Fetcher:
                 raise FetchError(url, f"redirect to a non-http URL refused: {target}", status=resp.status)
             if host != origin_host and host not in self.allowed_redirect_hosts:
                 raise FetchError(url, f"redirect to another host not followed: {target}", status=resp.status)
+            # The credential was meant for this host over this scheme only.
+            if carries_secret and host != origin_host:
+                raise FetchError(url, f"redirect to another host refused, the URL carries a credential: {target}",
+                                 status=resp.status)
+            if carries_secret and origin_scheme == "https" and urlsplit(target).scheme != "https":
+                raise FetchError(url, f"redirect from https to http refused, the URL carries a credential: "
+                                      f"{target}", status=resp.status)
             url = target
         raise FetchError(url, "too many redirects")
 
@@ -230,3 +255,7 @@ class Fetcher:
                 raise FetchError(url, f"{type(e).__name__}: {str(e) or 'no detail'}", transient=True) from None
             except httpx.DecodingError as e:
                 raise FetchError(url, f"undecodable response body: {e}") from None
+            except (httpx.HTTPError, httpx.InvalidURL) as e:
+                # Anything else httpx raises (a malformed redirect target, a protocol error) may quote
+                # the URL: it leaves as a FetchError, so through the redaction, never as itself.
+                raise FetchError(url, f"{type(e).__name__}: {str(e) or 'no detail'}") from None

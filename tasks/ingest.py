@@ -1,7 +1,8 @@
 """Fetch and parse for the post-like sources (Telegram previews, X mirrors, RSS feeds).
 
 Network I/O and parsing are separate steps so each can be retried or rerun alone: `fetch_sources`
-only talks HTTP (and peeks at Telegram pages for paging), `parse_fetches` is pure.
+only talks HTTP (and peeks at Telegram pages for paging), `parse_fetches` does no I/O (it only adds a
+gap to a Telegram fetch for a post it could not read, so the landing step keeps that id for later runs).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from tasks.config import Config, Source
+from tasks.config import Config, Source, redact_secrets
 from tasks.http import FetchError, Fetcher, FetchPolicy
 from tasks.items import Item, PayloadError
 from tasks.landing import FetchRecord, QuarantineRow
@@ -108,19 +109,20 @@ async def fetch_sources(cfg: Config, sources: list[Source], cursors: dict[str, C
     out = []
     for src, res in zip(sources, results):
         if isinstance(res, BaseException):
-            res = SourceFetch(source_id=src.id, kind=src.kind, error=f"{type(res).__name__}: {res}")
+            res = SourceFetch(source_id=src.id, kind=src.kind, error=redact_secrets(f"{type(res).__name__}: {res}"))
         out.append(res)
     return out
 
 
 def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
     from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
-    from tasks.sources.telegram.parse import parse
+    from tasks.sources.telegram.parse import parse_page
     result = SourceParse(fetch.source_id, "telegram")
     seen: dict[int, Item] = {}
+    unreadable: dict[int, tuple[str, str, str]] = {}     # post id -> (page url, reason, the post's markup)
     for page in fetch.ok_pages:
         try:
-            _, posts = parse(page.body, src.handle)
+            parsed = parse_page(page.body, src.handle)
         except ChannelNotFound as e:
             result.status, result.error = "error", f"no public preview: {e}"
             return result
@@ -133,10 +135,24 @@ def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
             result.rejects.append(QuarantineRow("raw_fetches", "telegram_page", str(e), fetch.source_id,
                                                 page.url, None))
             continue
-        for post in posts:
+        for post in parsed.posts:
             item = post.to_item(fetch.source_id)
             item.lang = item.lang or src.language
             seen[post.post_id] = item
+        for bad in parsed.unreadable:
+            unreadable.setdefault(bad.post_id, (page.url, bad.reason, bad.raw))
+    unreadable = {post_id: why for post_id, why in unreadable.items() if post_id not in seen}
+    if unreadable:
+        # The posts around it land and move the cursor past it: keep its id as a gap, so every run
+        # tries it again (and says so) until it lands.
+        for post_id, (url, reason, raw) in sorted(unreadable.items()):
+            fetch.gaps_opened.append((post_id + 1, post_id - 1))
+            result.rejects.append(QuarantineRow("raw_fetches", "telegram_post", f"post {post_id}: {reason}",
+                                                fetch.source_id, f"{url}#{post_id}", raw))
+        which = "; ".join(f"post {post_id} on {url}" for post_id, (url, _, _) in sorted(unreadable.items()))
+        result.status = "error"
+        result.error = (f"{len(unreadable)} post(s) could not be read and did not land (quarantined, kept as "
+                        f"gaps for the next run): {which}")
     result.items = list(seen.values())
     return result
 

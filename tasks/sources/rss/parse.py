@@ -19,6 +19,7 @@ import calendar
 import hashlib
 import json
 import re
+from html.parser import HTMLParser
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -36,6 +37,7 @@ from tasks.sources.rss.constants import (
     SKIPPED_TAGS,
     TITLE_BODY_SEPARATOR,
 )
+from tasks.sources.nesting import flatten_deep_nesting
 from tasks.sources.rss.exceptions import NotAFeed
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -112,14 +114,74 @@ def html_to_text(
         return ""
     if keep_newlines:
         markup = _BR_THEN_NEWLINE.sub(r"\1", markup)
+    squeeze = _INLINE_WHITESPACE if keep_newlines else _ANY_WHITESPACE
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = html_fragment(markup)
+    except MarkupTooDeep:
+        return _text_without_tree(markup, squeeze)
     except (etree.ParserError, ValueError):
         return _tidy(_ANY_WHITESPACE.sub(" ", markup))
-    squeeze = _INLINE_WHITESPACE if keep_newlines else _ANY_WHITESPACE
     parts: list[str] = []
     _flatten(root, parts, squeeze, anchor_text, skip)
     return _tidy("".join(parts))
+
+
+class MarkupTooDeep(ValueError):
+    """lxml gave up building the tree part way (nesting beyond 2048 levels): the tree lacks text."""
+
+
+def html_fragment(markup: str) -> lxml.html.HtmlElement:
+    """An HTML fragment as a tree under one <div>. lxml stops at 256 levels and silently drops the rest:
+    built with huge_tree (2048 levels), then, if that was cut too, again with surplus formatting tags
+    flattened; a tree still cut short raises MarkupTooDeep."""
+    root, cut = _fragment(markup)
+    if cut and (flattened := flatten_deep_nesting(markup)) is not markup:
+        root, cut = _fragment(flattened)
+    if cut:
+        raise MarkupTooDeep("markup nested too deep to build a tree")
+    return root
+
+
+def _fragment(markup: str) -> tuple[lxml.html.HtmlElement, bool]:
+    """(tree, whether libxml2 stopped at its depth limit and dropped the rest)"""
+    parser = lxml.html.HTMLParser(huge_tree=True)
+    root = lxml.html.fragment_fromstring(markup, create_parent="div", parser=parser)
+    return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+
+
+class _TextOnly(HTMLParser):
+    """Text of markup too deep for a tree: the standard library's tokenizer keeps no stack."""
+
+    def __init__(self, squeeze: re.Pattern) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._squeeze = squeeze
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in SKIPPED_TAGS:
+            self._skipping += 1
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag in BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH_BREAK)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIPPED_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in BLOCK_TAGS:
+            self.parts.append(_PARAGRAPH_BREAK)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(self._squeeze.sub(" ", data))
+
+
+def _text_without_tree(markup: str, squeeze: re.Pattern) -> str:
+    reader = _TextOnly(squeeze)
+    reader.feed(markup)
+    reader.close()
+    return _tidy("".join(reader.parts))
 
 
 def describe_non_feed(content: bytes, parsed: Any | None = None) -> str:
@@ -305,29 +367,37 @@ def entry_fields_json(entry: Any) -> str:
     return json.dumps(fields, ensure_ascii=False)
 
 
-def _flatten(element: Any, parts: list[str], squeeze: re.Pattern,
+def _flatten(root: Any, parts: list[str], squeeze: re.Pattern,
              anchor_text: Callable | None, skip: Callable | None) -> None:
-    tag = element.tag if isinstance(element.tag, str) else None
-    if tag is None or tag in SKIPPED_TAGS or (skip is not None and skip(element)):
-        pass
-    elif tag == "br":
-        parts.append("\n")
-    else:
-        block = tag in BLOCK_TAGS
-        if block:
+    # A walk, not recursion: an entry's markup may nest a couple of thousand levels deep.
+    walk = etree.iterwalk(root, events=("start", "end"))
+    left_out = False                     # the element just started is left out: its end adds only its tail
+    for event, element in walk:
+        tag = element.tag if isinstance(element.tag, str) else None
+        if event == "start":
+            if tag is None or tag in SKIPPED_TAGS or (skip is not None and skip(element)):
+                left_out = True
+                walk.skip_subtree()
+            elif tag == "br":
+                parts.append("\n")
+                left_out = True
+                walk.skip_subtree()
+            else:
+                if tag in BLOCK_TAGS:
+                    parts.append(_PARAGRAPH_BREAK)
+                replacement = anchor_text(element) if anchor_text is not None and tag == "a" else None
+                if replacement is not None:
+                    parts.append(replacement)
+                    walk.skip_subtree()
+                elif element.text:
+                    parts.append(squeeze.sub(" ", element.text))
+            continue
+        if left_out:
+            left_out = False             # skip_subtree: this end event belongs to the element left out
+        elif tag in BLOCK_TAGS:
             parts.append(_PARAGRAPH_BREAK)
-        replacement = anchor_text(element) if anchor_text is not None and tag == "a" else None
-        if replacement is not None:
-            parts.append(replacement)
-        else:
-            if element.text:
-                parts.append(squeeze.sub(" ", element.text))
-            for child in element:
-                _flatten(child, parts, squeeze, anchor_text, skip)
-        if block:
-            parts.append(_PARAGRAPH_BREAK)
-    if element.tail and element.getparent() is not None:
-        parts.append(squeeze.sub(" ", element.tail))
+        if element.tail and element is not root:
+            parts.append(squeeze.sub(" ", element.tail))
 
 
 def _tidy(text: str) -> str:

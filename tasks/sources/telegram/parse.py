@@ -3,6 +3,12 @@
 Pure: HTML in, posts out. `scan` is a regex pre-pass for paging decisions; `parse` builds a tree with
 lxml. Both count a message only when its footer `<time datetime=...>` is there, so a page cut short
 (truncated transfer) gives the posts that are complete and drops the one that was cut.
+
+libxml2 silently stops building a tree nested too deep, which would drop a post and every post after
+it; so the tree is built with `huge_tree` (2048 levels, not 256), built again with surplus formatting
+tags flattened (`tasks.sources.nesting`) if even that was cut, and `parse_page` checks the posts it read
+against those `scan` sees on the page: a post missing from the tree is read again from its own block,
+and one that still cannot be read is named.
 """
 from __future__ import annotations
 
@@ -13,9 +19,10 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from tasks.sources.nesting import flatten_deep_nesting
 from tasks.sources.telegram import constants as c
 from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
-from tasks.sources.telegram.types import PageScan, TelegramPost
+from tasks.sources.telegram.types import PageScan, ParsedPage, TelegramPost, UnreadablePost
 
 _MESSAGE_BLOCKS = etree.XPath("//*[@data-post]")
 _PREV_HREF = etree.XPath("//link[@rel='prev']/@href")
@@ -52,26 +59,53 @@ _SCAN_BYTES = {name: re.compile(pattern.encode()) for name, pattern in _SCAN_PAT
 
 def parse(html: str | bytes, channel: str | None = None) -> tuple[int | None, list[TelegramPost]]:
     """(cursor for the next older page or None, posts in page order). Raises ChannelNotFound for a t.me
-    landing page, LayoutChanged for HTML that shows neither the channel header nor any readable post."""
-    root = _tree(html, channel)
+    landing page, LayoutChanged for HTML that shows neither the channel header nor any readable post.
+    Posts that could not be read at all are left out; `parse_page` names them."""
+    page = parse_page(html, channel)
+    return page.cursor, page.posts
+
+
+def parse_page(html: str | bytes, channel: str | None = None) -> ParsedPage:
+    """`parse`, plus the complete posts the page shows (per `scan`) that could not be read."""
+    data = html.encode("utf-8", "replace") if isinstance(html, str) else html
+    root = _tree(data, channel)
     blocks = _MESSAGE_BLOCKS(root)
     posts = [post for block in blocks if (post := _parse_block(block, channel)) is not None]
+    page = scan(data)
+    read = {p.post_id for p in posts}
+    unreadable: list[UnreadablePost] = []
+    if missing := [post_id for post_id in page.post_ids if post_id not in read]:
+        # The tree lost these (nesting beyond what libxml2 builds, or markup it gave up on): read each
+        # from its own block, so one hostile post cannot take its neighbours with it.
+        for post_id in missing:
+            block = _block_markup(data, post_id)
+            recovered = _parse_single_block(block, post_id, channel) if block else None
+            if recovered is not None:
+                posts.append(recovered)
+            else:
+                unreadable.append(UnreadablePost(
+                    post_id, "its markup could not be read (nested too deep or malformed)",
+                    (block or b"").decode("utf-8", "replace")))
+        order = {post_id: i for i, post_id in enumerate(page.post_ids)}
+        posts.sort(key=lambda p: order.get(p.post_id, -1))
     name = channel or (posts[0].channel if posts else _page_channel(root))
-    if not blocks:
+    if not blocks and not page.post_ids:
         if _has_class(root, c.LANDING_PAGE) and not _has_class(root, c.CHANNEL_HEADER):
             raise ChannelNotFound("t.me served its landing page, not a public /s/ preview "
                                   "(no preview for this name, or no such channel)", channel=name)
         if not _has_class(root, c.CHANNEL_HEADER):
             raise LayoutChanged("probable layout change: neither the channel header nor any message "
                                 "block found", channel=name)
-    elif not posts:
+    elif not posts and not unreadable:
         raise LayoutChanged(f"probable layout change: {len(blocks)} message block(s) but none with a "
                             "dated footer", channel=name)
     cursor = _older_cursor(root, posts)
-    if not posts and cursor is not None:
+    if cursor is None and missing:
+        cursor = page.before           # the tree may have lost the "older posts" link with the posts
+    if not posts and not unreadable and cursor is not None:
         raise LayoutChanged(f"probable layout change: the page links to older posts (before={cursor}) "
                             "but shows none", channel=name)
-    return cursor, posts
+    return ParsedPage(cursor, posts, unreadable)
 
 
 def scan(html: str | bytes) -> PageScan:
@@ -110,17 +144,52 @@ def parse_count(text: str) -> int:
         raise ValueError(f"not a count: {text!r}") from None
 
 
+def _block_markup(data: bytes, post_id: int) -> bytes | None:
+    """The page's markup from the element carrying data-post=".../<post_id>" to the next message block."""
+    matches = list(_SCAN_BYTES["post"].finditer(data))
+    for i, match in enumerate(matches):
+        if int(match.group(2)) == post_id:
+            start = data.rfind(b"<", 0, match.start())
+            end = data.rfind(b"<", 0, matches[i + 1].start()) if i + 1 < len(matches) else len(data)
+            return data[max(start, 0):end]
+    return None
+
+
+def _parse_single_block(block: bytes, post_id: int, channel: str | None) -> TelegramPost | None:
+    try:
+        root = _tree(block, channel)
+        for element in _MESSAGE_BLOCKS(root):
+            post = _parse_block(element, channel)
+            if post is not None and post.post_id == post_id:
+                return post
+    except LayoutChanged:
+        return None
+    return None
+
+
 def _tree(html: str | bytes, channel: str | None) -> etree._Element:
     # t.me always serves UTF-8; fragments carry no <meta charset>, so never let lxml guess.
     data = html.encode("utf-8", "replace") if isinstance(html, str) else html
-    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, collect_ids=False)
-    try:
-        root = None if not data or data.isspace() else etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
-        root = None
+    if not data or data.isspace():
+        raise LayoutChanged("empty page", channel=channel)
+    root, too_deep = _build(data)
+    if too_deep:
+        # Deeper than even huge_tree builds: drop the surplus formatting tags (text kept) and build again.
+        root, _ = _build(flatten_deep_nesting(data))
     if root is None:
         raise LayoutChanged("empty page", channel=channel)
     return root
+
+
+def _build(data: bytes) -> tuple[etree._Element | None, bool]:
+    """(tree, whether libxml2 stopped at its depth limit and dropped the rest). huge_tree raises the
+    limit from 256 levels to 2048, beyond anything a real page nests."""
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, collect_ids=False, huge_tree=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None, False
+    return root, any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
 
 def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPost | None:
@@ -295,25 +364,35 @@ def _collapse(text: str) -> str:
 
 
 def _collect_text(el: etree._Element, parts: list[str]) -> None:
-    if el.text:
-        parts.append(_collapse(el.text))
-    for child in el:
-        tag = child.tag
-        if isinstance(tag, str):
-            if tag == "br":
+    # A walk, not recursion: a post may nest a couple of thousand levels deep (see parse_page).
+    walk = etree.iterwalk(el, events=("start", "end"))
+    for event, node in walk:
+        tag = node.tag
+        if node is el:
+            if event == "start" and el.text:
+                parts.append(_collapse(el.text))
+            continue
+        if event == "start":
+            if not isinstance(tag, str):
+                pass
+            elif tag == "br":
                 parts.append("\n")
+                walk.skip_subtree()
             elif tag == "img":
-                parts.append(child.get("alt") or "")
+                parts.append(node.get("alt") or "")
+                walk.skip_subtree()
             elif tag in ("script", "style", "template"):
-                pass            # never readable text; hostile markup that slipped into a post stays out
-            elif tag in _BLOCK_TAGS:
-                _line_break(parts)
-                _collect_text(child, parts)
-                _line_break(parts)
+                walk.skip_subtree()     # never readable text; hostile markup that slipped into a post stays out
             else:
-                _collect_text(child, parts)
-        if child.tail:
-            parts.append(_collapse(child.tail))
+                if tag in _BLOCK_TAGS:
+                    _line_break(parts)
+                if node.text:
+                    parts.append(_collapse(node.text))
+            continue
+        if isinstance(tag, str) and tag in _BLOCK_TAGS:
+            _line_break(parts)
+        if node.tail:
+            parts.append(_collapse(node.tail))
 
 
 def _line_break(parts: list[str]) -> None:

@@ -55,3 +55,18 @@ class PageScan:
     post_ids: list[int]                 # complete posts on the page, page order (oldest first)
     before: int | None                  # cursor for the next older page; None at the channel's first post
     is_preview_page: bool               # a t.me/s page (or message fragment), not a t.me landing page
+
+
+@dataclass(slots=True)
+class UnreadablePost:
+    """A complete post the page shows (its block has a dated footer) that the parser could not read."""
+    post_id: int
+    reason: str
+    raw: str                            # the post's block as served
+
+
+@dataclass(slots=True)
+class ParsedPage:
+    cursor: int | None                  # for the next older page; None at the channel's first post
+    posts: list[TelegramPost]           # page order
+    unreadable: list[UnreadablePost] = field(default_factory=list)

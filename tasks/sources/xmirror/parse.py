@@ -35,6 +35,7 @@ from tasks.sources.rss.parse import (
     describe_non_feed,
     entry_fields_json,
     feed_time,
+    html_fragment,
     html_to_text,
     raw_entry_snippets,
     struct_time_to_utc,
@@ -232,7 +233,7 @@ def _read_description(markup: str, instance: _Instance) -> tuple[str, list[str],
 
     text = html_to_text(markup, keep_newlines=True, anchor_text=anchor_text, skip=_is_media_anchor)
     try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+        root = html_fragment(markup)
     except (etree.ParserError, ValueError):
         return text, [], []
     return text, _media_kinds(root), _outlinks(root, instance)
