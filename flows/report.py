@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+import duckdb
 from cronsim import CronSim
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -337,8 +338,11 @@ def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/de
         log.warning("report(s) %s not delivered to everyone; retry %d of %d in %.0f s",
                     ", ".join(delivery["pending"]), attempt + 1, len(delays), wait)
         time.sleep(wait)
-    with ledger_writer(db_path) as con:
-        status = ledger.get(con, built["report_id"]).status
+    try:
+        with ledger_writer(db_path) as con:
+            status = ledger.get(con, built["report_id"]).status
+    except duckdb.Error as e:   # still locked: the run reports what it knows and fails below
+        status = f"unknown (the ledger could not be read: {_first_line(e)})"
     delivery.pop("retry")
     result = dict(watchlist_id=wl.id, report_id=built["report_id"], built=built["built"], status=status,
                   subject=built["subject"], summary=built["summary"], archive=archived, **delivery)
