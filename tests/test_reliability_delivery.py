@@ -158,8 +158,8 @@ def test_a_short_outage_is_ridden_out_by_the_runs_own_retry(desk_db, smtp, tmp_p
     row = ledger_row(desk_db, result["report_id"])
     record_outcome(AREA, "451 to DATA once (a short outage)", lost=None, duplicates=None,
                    double_sent=extra_copies(smtp.copies()),
-                   outcome=f"run completed, {result['status']}; sent by the retry within the run "
-                           f"after {row['attempts']} attempts; copies {dict(smtp.copies())}")
+                   outcome=f"run completed, report {result['status']} after {row['attempts']} attempt(s) "
+                           f"within the run; copies {dict(smtp.copies())}")
     assert result["status"] == "sent" and row["attempts"] == 2
     assert smtp.copies() == Counter({DESK: 1, ANALYST: 1})
 

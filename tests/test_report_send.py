@@ -213,3 +213,11 @@ def test_smtp_settings_from_a_prefect_secret_block(monkeypatch):
             smtp_settings({"DESK_SMTP_BLOCK": "desk-smtp-broken"})
     assert (s.host, s.port, s.user, s.password, s.starttls) == ("smtp.example.org", 587, "desk", "s3cret-pw", True)
     assert "s3cret-pw" not in repr(s)
+
+
+def test_the_report_flow_and_its_tasks_have_time_bounds():
+    from flows.report import archive_task, build_task, report, send_task
+    bounds = {f.name: f.timeout_seconds for f in (report, build_task, archive_task, send_task)}
+    assert all(bounds.values()), bounds
+    # the run as a whole outlasts any one step, so a hung step fails as that step
+    assert bounds["report"] > max(bounds["build-report"], bounds["send-pending-reports"])
