@@ -216,6 +216,7 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
                 log.warning("report %s is not sent by this run: %s", report_id, out["waiting"][report_id])
                 continue
         possible_duplicate = entry.unknown_handovers > 0
+        error_before = entry.last_error
         started = db.utcnow()
         intent = {}
 
@@ -257,7 +258,8 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
                     f"{entry.claimed_until:%H:%M:%S} UTC; a copy sent after it is marked as a possible duplicate")
                 log.error("report %s: %s", report_id, out["unrecorded"][report_id])
             else:
-                out["failed"][report_id] = f"not sent: the ledger could not record the intent: {_first_line(e)}"
+                out["failed"][report_id] = (f"not sent{' (' + error + ')' if error else ''}; the ledger could not "
+                                            f"record the attempt: {_first_line(e)}")
                 log.error("report %s %s", report_id, out["failed"][report_id])
             session_failure = session_failure or e
             continue
@@ -286,7 +288,7 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
                 out["delayed"].append(report_id)
                 log.warning("report %s was DELAYED: built %s, completed now (%s) after %d attempt(s); "
                             "last error before: %s", report_id, entry.built_at.isoformat(), db.utcnow().isoformat(),
-                            entry.attempts - 1, error or "none recorded")
+                            entry.attempts - 1, error_before or "none recorded")
             else:
                 log.info("report %s sent to %s via %s", report_id, ", ".join(accepted), smtp_host)
         if delivery and delivery.after_accept_error:

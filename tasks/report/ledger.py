@@ -203,10 +203,3 @@ def record_attempt(con: duckdb.DuckDBPyConnection, report_id: str, *, at: dateti
             """, [at, error, delivered_to, refused_to, status, status, finished, report_id])
         return get(con, report_id)
     return transaction(con, work, what=f"recording the delivery of report {report_id}")
-
-
-def release(con: duckdb.DuckDBPyConnection, report_ids: list[str], holder: str) -> None:
-    """Give back this holder's leases not used (a run stopping early), so the next run need not wait them out."""
-    if report_ids:
-        con.execute("update reports set claimed_until = null, claimed_by = null "
-                    "where report_id in (select unnest(?)) and claimed_by = ?", [report_ids, holder])
