@@ -10,12 +10,16 @@ of the watch list, so one held back by an SMTP outage goes out on the next run, 
 from __future__ import annotations
 
 import os
+import random
+import smtplib
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
 
+import duckdb
 from cronsim import CronSim
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -26,7 +30,8 @@ from tasks.config import ConfigError, Watchlist, WatchlistsFile, load_model
 from tasks.report import ledger
 from tasks.report.build import Report, as_utc, build_report, report_id_for
 from tasks.report.chart import story_chart_png
-from tasks.report.mail import InlineImage, compose, message_id_for, save_message, send_eml, smtp_settings
+from tasks.report.mail import (HandOverUnknown, InlineImage, compose, message_id_for, save_message,
+                               send_eml, smtp_settings)
 from tasks.report.render import render_html, render_text
 
 MAX_CHARTS = 3
@@ -68,7 +73,9 @@ def render_email(report: Report, mail_from: str) -> tuple[str, str, bytes]:
     return html, text, eml
 
 
-@task(name="build-report", cache_policy=NO_CACHE)
+# Bound: the report's queries over the marts and its charts take seconds on the demo and minutes on a
+# year of data; the two ledger connections may each wait up to 120 s for another writer's lock.
+@task(name="build-report", cache_policy=NO_CACHE, timeout_seconds=20 * 60)
 def build_task(wl: Watchlist, db_path: str, window_end: datetime, mail_from: str) -> dict:
     log = get_run_logger()
     report_id = report_id_for(wl.id, window_end)
@@ -94,7 +101,8 @@ def build_task(wl: Watchlist, db_path: str, window_end: datetime, mail_from: str
                 summary=report.summary())
 
 
-@task(name="archive-report", cache_policy=NO_CACHE)
+# Bound: one ledger read (which may wait 120 s for a writer's lock) and a few files written.
+@task(name="archive-report", cache_policy=NO_CACHE, timeout_seconds=5 * 60)
 def archive_task(db_path: str, report_id: str, watchlist_id: str, archive_dir: str) -> dict:
     """Write <archive_dir>/<watchlist>/<report_id>.eml and .html (with its charts) unless already there."""
     folder = Path(archive_dir) / watchlist_id
@@ -106,49 +114,216 @@ def archive_task(db_path: str, report_id: str, watchlist_id: str, archive_dir: s
     return dict(html=str(html_path), eml=str(eml_path))
 
 
-@task(name="send-pending-reports", cache_policy=NO_CACHE)
-def send_task(db_path: str, watchlist_id: str, current_report_id: str) -> dict:
+class ReportNotDelivered(RuntimeError):
+    """A report could not go out to everyone (after the run's retries); the ledger records what happened.
+    Raised after the artifact is written, so the flow run fails and the alerting fires."""
+
+
+# Ledger writes around a send wait this long for another writer's lock (an overlapping run): long enough
+# to ride out a normal run's write, short of the claim lease, so the lease outlives a sender that waits.
+LOCK_WAIT_ENV = "DESK_REPORT_LOCK_WAIT_S"
+RETRIES_ENV = "DESK_REPORT_RETRIES"
+RETRY_DELAY_ENV = "DESK_REPORT_RETRY_DELAY_S"
+MAX_RETRY_DELAY_S = 15 * 60
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+    if seconds < 0:
+        raise ValueError(f"{name} must not be negative, not {value!r}")
+    return seconds
+
+
+def retry_delays() -> list[float]:
+    """Seconds to wait before each retry of the send within one run: DESK_REPORT_RETRIES (3) retries,
+    the first after DESK_REPORT_RETRY_DELAY_S (60), doubling, capped at 15 min; jittered when used."""
+    retries = int(_seconds(RETRIES_ENV, 3))
+    first = _seconds(RETRY_DELAY_ENV, 60.0)
+    return [min(first * 2 ** i, MAX_RETRY_DELAY_S) for i in range(retries)]
+
+
+@contextmanager
+def ledger_writer(db_path: str) -> Iterator:
+    """db.writer with the report's lock wait (DESK_REPORT_LOCK_WAIT_S, default 120 s)."""
+    con = db.connect(db_path, lock_wait_s=_seconds(LOCK_WAIT_ENV, 120.0))
+    try:
+        yield con
+        if not db.is_lake(db_path):
+            con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else 'no detail'}"
+
+
+def _is_permanent(error: BaseException) -> bool:
+    """A 5xx to the session (login, sender): retrying the same settings cannot help."""
+    return isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
+
+
+def _holder() -> str:
+    """Who holds a claim: this flow run (a retry of the send inside it takes its own claims back)."""
+    from prefect.runtime import flow_run
+    run_id = flow_run.id
+    return f"flow run {flow_run.name!r} ({run_id})" if run_id else f"process {os.getpid()}"
+
+
+def _waiting_for(con, entry: ledger.LedgerEntry) -> str:
+    """What a run that finds the report leased elsewhere is waiting for, in one line."""
+    text = (f"leased to {entry.claimed_by or 'another sender'} until "
+            f"{entry.claimed_until.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC: waiting for that sender")
+    unfinished = ledger.latest_unfinished_attempt(con, entry.report_id)
+    if unfinished:
+        at, message_id, recipients = unfinished
+        text += (f"; its hand-over at {at.astimezone(timezone.utc):%H:%M:%S} UTC (Message-ID {message_id}, to "
+                 f"{', '.join(recipients or [])}) has no recorded outcome, so once the lease runs out the report "
+                 f"goes out again, marked as a possible duplicate")
+    return text
+
+
+# One attempt at every pending report. Bound: per report, a few SMTP commands at DESK_SMTP_TIMEOUT each
+# plus two ledger writes at the lock wait each (about 6 min at the defaults); 30 min covers a backlog
+# of several reports after an outage. A retry is a new task run.
+@task(name="send-pending-reports", cache_policy=NO_CACHE, timeout_seconds=30 * 60)
+def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: str) -> dict:
     log = get_run_logger()
     settings = smtp_settings()   # loaded here, not passed in, so the password never becomes a task parameter
-    with db.writer(db_path) as con:
-        pending = ledger.claim_pending(con, watchlist_id, db.utcnow())
-    sent, delayed, failed = [], [], []
-    for i, entry in enumerate(pending):
-        now = db.utcnow()
+    smtp_host = settings.describe()
+    out = dict(sent=[], delayed=[], delivered={}, deferred={}, refused={}, failed={}, waiting={},
+               possible_duplicates=[], unrecorded={}, pending=[], retry=False)
+    with ledger_writer(db_path) as con:
+        candidates = ledger.pending_ids(con, watchlist_id)
+    session_failure: BaseException | None = None
+    for report_id in candidates:
+        if session_failure is not None:           # the server is down or refuses us: the rest wait too
+            out["failed"][report_id] = _first_line(session_failure)
+            continue
+        with ledger_writer(db_path) as con:
+            entry = ledger.claim(con, report_id, now=db.utcnow(), holder=holder)
+            if entry is None or entry.status != "pending":
+                continue
+            if entry.claimed_by != holder:
+                out["waiting"][report_id] = _waiting_for(con, entry)
+                log.warning("report %s is not sent by this run: %s", report_id, out["waiting"][report_id])
+                continue
+        possible_duplicate = entry.unknown_handovers > 0
+        error_before = entry.last_error
+        started = db.utcnow()
+        intent = {}
+
+        def record_intent(recipients: list[str]) -> None:
+            with ledger_writer(db_path) as con:
+                ledger.record_intent(con, report_id, at=started, smtp_host=smtp_host, message_id=entry.message_id,
+                                     recipients=recipients, possible_duplicate=possible_duplicate)
+            intent["recorded"] = True
+
+        owed = entry.owed
+        delivery, error, outcome = None, None, "failed"
         try:
-            refused = send_eml(settings, entry.eml, entry.recipients)
-            error = "; ".join(f"{r}: {why}" for r, why in refused.items()) or None
-            ok = True
-        except Exception as e:  # noqa: BLE001 -- any failure leaves the report pending for the next run
-            ok, error = False, f"{type(e).__name__}: {e}"
-        with db.writer(db_path) as con:
-            ledger.record_attempt(con, entry.report_id, at=now, ok=ok, smtp_host=settings.describe(), error=error)
-        if not ok:
-            failed.append(entry.report_id)
-            log.error("report %s NOT sent via %s: %s. It stays pending and goes out on the next run.",
-                      entry.report_id, settings.describe(), error)
-            with db.writer(db_path) as con:
-                ledger.release(con, [e.report_id for e in pending[i + 1:]])
-            failed += [e.report_id for e in pending[i + 1:]]
-            break
-        sent.append(entry.report_id)
-        if error:
-            log.warning("report %s: the server refused some recipients: %s", entry.report_id, error)
-        if entry.attempts > 0 or entry.report_id != current_report_id:
-            delayed.append(entry.report_id)
-            log.warning("report %s was DELAYED: built %s, sent now (%s) after %d failed attempt(s); last error: %s",
-                        entry.report_id, entry.built_at.isoformat(), now.isoformat(), entry.attempts,
-                        entry.last_error or "none recorded")
-        else:
-            log.info("report %s sent to %s via %s", entry.report_id, ", ".join(entry.recipients),
-                     settings.describe())
-    return dict(sent=sent, delayed=delayed, pending=failed)
+            delivery = send_eml(settings, entry.eml, owed, before_data=record_intent)
+            outcome = "delivered" if delivery.accepted else "failed"
+        except HandOverUnknown as e:
+            outcome, error = "unknown", f"the server's answer to DATA was lost: {e}"
+        except Exception as e:  # noqa: BLE001 -- anything else: not handed over, the report stays pending
+            error = _first_line(e)
+            session_failure = e
+        deferred = delivery.deferred if delivery else {}
+        refused = delivery.refused if delivery else {}
+        accepted = delivery.accepted if delivery else []
+        details = [f"{r}: {why}" for r, why in {**deferred, **refused}.items()]
+        if delivery and delivery.after_accept_error:
+            details.append(f"after the server accepted it: {delivery.after_accept_error}")
+        error = "; ".join(([error] if error else []) + details) or None
+        try:
+            with ledger_writer(db_path) as con:
+                entry = ledger.record_attempt(
+                    con, report_id, at=started, finished_at=db.utcnow(), smtp_host=smtp_host, outcome=outcome,
+                    accepted=accepted, deferred=list(deferred), refused=list(refused), error=error,
+                    message_id=entry.message_id, possible_duplicate=possible_duplicate)
+        except Exception as e:  # noqa: BLE001 -- the database is unavailable: say exactly what is known
+            if intent.get("recorded"):
+                out["unrecorded"][report_id] = (
+                    f"handed to {smtp_host} at {started:%H:%M:%S} UTC (Message-ID {entry.message_id}; "
+                    f"{outcome}{' to ' + ', '.join(accepted) if accepted else ''}) but the ledger could not record "
+                    f"the outcome: {_first_line(e)}. The intent is recorded and the lease holds until "
+                    f"{entry.claimed_until:%H:%M:%S} UTC; a copy sent after it is marked as a possible duplicate")
+                log.error("report %s: %s", report_id, out["unrecorded"][report_id])
+            else:
+                out["failed"][report_id] = (f"not sent{' (' + error + ')' if error else ''}; the ledger could not "
+                                            f"record the attempt: {_first_line(e)}")
+                log.error("report %s %s", report_id, out["failed"][report_id])
+            session_failure = session_failure or e
+            continue
+        if possible_duplicate and delivery and delivery.handed_over:
+            out["possible_duplicates"].append(report_id)
+            log.warning("report %s went out again as a POSSIBLE DUPLICATE (Message-ID %s): an earlier hand-over's "
+                        "outcome was never recorded", report_id, entry.message_id)
+        if accepted:
+            out["delivered"][report_id] = accepted
+        if refused:
+            out["refused"][report_id] = refused
+            log.error("report %s: refused for good, not retried: %s", report_id,
+                      "; ".join(f"{r}: {why}" for r, why in refused.items()))
+        if entry.status == "pending":
+            out["pending"].append(report_id)
+            if deferred:
+                out["deferred"][report_id] = deferred
+            if outcome != "delivered" and not deferred:
+                out["failed"][report_id] = error or "not accepted"
+            log.error("report %s NOT sent to %s via %s: %s. It stays pending.", report_id,
+                      ", ".join(entry.owed), smtp_host, error)
+            continue
+        if entry.status == "sent":
+            out["sent"].append(report_id)
+            if entry.attempts > 1 or report_id != current_report_id:
+                out["delayed"].append(report_id)
+                log.warning("report %s was DELAYED: built %s, completed now (%s) after %d attempt(s); "
+                            "last error before: %s", report_id, entry.built_at.isoformat(), db.utcnow().isoformat(),
+                            entry.attempts - 1, error_before or "none recorded")
+            else:
+                log.info("report %s sent to %s via %s", report_id, ", ".join(accepted), smtp_host)
+        if delivery and delivery.after_accept_error:
+            log.warning("report %s: delivered; %s (ignored: the 250 to DATA is what counts)", report_id,
+                        delivery.after_accept_error)
+    out["pending"] += [r for r in out["failed"] if r not in out["pending"]]
+    # Retry within the run only what may pass later: not a 5xx to the session (bad login or sender), and
+    # not after a hand-over the ledger could not record (a retry would send that report again at once).
+    out["retry"] = bool(out["pending"]) and not out["unrecorded"] and not (
+        session_failure is not None and _is_permanent(session_failure))
+    return out
 
 
-@flow(name="report")
+def _merge(total: dict | None, attempt: dict) -> dict:
+    """One run's delivery over its retries: what happened at all, and what is still open after the last."""
+    if total is None:
+        return attempt
+    merged = dict(attempt)
+    for key in ("sent", "delayed", "possible_duplicates"):
+        merged[key] = total[key] + [r for r in attempt[key] if r not in total[key]]
+    for key in ("refused", "unrecorded"):
+        merged[key] = {**total[key], **attempt[key]}
+    merged["delivered"] = {r: total["delivered"].get(r, []) + attempt["delivered"].get(r, [])
+                           for r in {**total["delivered"], **attempt["delivered"]}}
+    return merged
+
+
+@flow(name="report",
+      # Bound on the whole run, retries and their waits included: a daily report two hours late is stale
+      # and the alert should fire. The tasks' own bounds catch a hung step sooner.
+      timeout_seconds=2 * 60 * 60)
 def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/desk.duckdb",
            as_of: datetime | None = None, archive_dir: str = "var/reports") -> dict:
-    """Build (once), archive and send the watch list's report; send any report an outage held back."""
+    """Build (once), archive and send the watch list's report; send any report an outage held back.
+    Fails (after recording everything) when a report could not go out to every recipient."""
     log = get_run_logger()
     wl = load_watchlist(config_dir, watchlist_id)
     settings = smtp_settings()
@@ -156,17 +331,43 @@ def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/de
     window_end = window_end.replace(second=0, microsecond=0)
     built = build_task(wl, db_path, window_end, settings.mail_from)
     archived = archive_task(db_path, built["report_id"], wl.id, archive_dir)
-    delivery = send_task(db_path, wl.id, built["report_id"])
-    with db.writer(db_path) as con:
-        status = ledger.get(con, built["report_id"]).status
+    holder, delays, delivery = _holder(), retry_delays(), None
+    for attempt in range(len(delays) + 1):
+        delivery = _merge(delivery, send_task(db_path, wl.id, built["report_id"], holder))
+        if not delivery["retry"] or attempt == len(delays):
+            break
+        wait = delays[attempt] * random.uniform(0.5, 1.0)
+        log.warning("report(s) %s not delivered to everyone; retry %d of %d in %.0f s",
+                    ", ".join(delivery["pending"]), attempt + 1, len(delays), wait)
+        time.sleep(wait)
+    try:
+        with ledger_writer(db_path) as con:
+            status = ledger.get(con, built["report_id"]).status
+    except duckdb.Error as e:   # still locked: the run reports what it knows and fails below
+        status = f"unknown (the ledger could not be read: {_first_line(e)})"
+    delivery.pop("retry")
     result = dict(watchlist_id=wl.id, report_id=built["report_id"], built=built["built"], status=status,
                   subject=built["subject"], summary=built["summary"], archive=archived, **delivery)
     create_markdown_artifact(key=_artifact_key(wl.id), markdown=_artifact_markdown(result),
                              description=f"Watch-list report {built['report_id']}")
-    if delivery["pending"]:
-        log.error("%d report(s) of %s wait for the SMTP server: %s", len(delivery["pending"]), wl.id,
-                  ", ".join(delivery["pending"]))
+    problems = _delivery_problems(result)
+    if problems:
+        raise ReportNotDelivered(f"watch list {wl.id}: " + "; ".join(problems))
     return result
+
+
+def _delivery_problems(r: dict) -> list[str]:
+    """Why this run must fail, one clause per report: not delivered, refused for good, or not recorded."""
+    problems = [f"report {rid} handed over but not recorded: {why}" for rid, why in r["unrecorded"].items()]
+    for rid in r["pending"]:
+        if rid in r["unrecorded"]:
+            continue
+        why = r["failed"].get(rid) or "; ".join(f"{rcpt}: {reply}" for rcpt, reply in r["deferred"].get(rid, {}).items())
+        problems.append(f"report {rid} still pending after the run's retries: {why}")
+    problems += [f"report {rid} refused for good by the server for " +
+                 "; ".join(f"{rcpt} ({reply})" for rcpt, reply in refused.items())
+                 for rid, refused in r["refused"].items()]
+    return problems
 
 
 def _artifact_key(watchlist_id: str) -> str:
@@ -185,8 +386,15 @@ def _artifact_markdown(r: dict) -> str:
         lines.append(f"- sent this run: {', '.join(r['sent'])}")
     if r["delayed"]:
         lines.append(f"- delayed by an earlier outage, sent now: {', '.join(r['delayed'])}")
+    if r["possible_duplicates"]:
+        lines.append(f"- **possible duplicates** (an earlier hand-over's outcome is unknown): "
+                     f"{', '.join(r['possible_duplicates'])}")
     if r["pending"]:
-        lines.append(f"- **still pending** (SMTP failed, retried next run): {', '.join(r['pending'])}")
+        lines.append(f"- **still pending** (retried by the next run): {', '.join(r['pending'])}")
+    for rid, refused in r["refused"].items():
+        lines.append(f"- **refused for good** ({rid}): " + "; ".join(f"{k}: {v}" for k, v in refused.items()))
+    for rid, why in {**r["waiting"], **r["unrecorded"]}.items():
+        lines.append(f"- {rid}: {why}")
     return "\n".join(lines)
 
 

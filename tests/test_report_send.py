@@ -39,6 +39,8 @@ def point_at(monkeypatch, port: int) -> None:
     monkeypatch.setenv("DESK_SMTP_STARTTLS", "false")
     monkeypatch.setenv("DESK_SMTP_TIMEOUT", "5")
     monkeypatch.setenv("DESK_MAIL_FROM", "Signal desk <desk@signal-desk.example>")
+    monkeypatch.setenv("DESK_REPORT_RETRIES", "1")          # one quick retry within the run
+    monkeypatch.setenv("DESK_REPORT_RETRY_DELAY_S", "0.05")
     for name in ("DESK_SMTP_USER", "DESK_SMTP_PASSWORD", "DESK_SMTP_SSL"):
         monkeypatch.delenv(name, raising=False)
 
@@ -53,6 +55,20 @@ def run_report(desk_db, tmp_path, as_of=REPORT_END) -> dict:
     from flows.report import report
     return report(WATCHLIST, config_dir=str(DEMO_CONFIG), db_path=str(desk_db), as_of=as_of,
                   archive_dir=str(tmp_path / "archive"))
+
+
+def failing_report_run(desk_db, tmp_path, as_of=REPORT_END) -> tuple[str, str]:
+    """A run that must fail in Prefect: (its state's type, its error message)."""
+    from flows.report import report
+    state = report(WATCHLIST, config_dir=str(DEMO_CONFIG), db_path=str(desk_db), as_of=as_of,
+                   archive_dir=str(tmp_path / "archive"), return_state=True)
+    error = state.result(raise_on_failure=False)
+    return state.type.value, str(error)
+
+
+def the_report_id(as_of=REPORT_END) -> str:
+    from tasks.report.build import report_id_for
+    return report_id_for(WATCHLIST, as_of)
 
 
 def ledger_row(desk_db, report_id: str) -> dict:
@@ -132,10 +148,12 @@ def test_a_second_run_sends_nothing(desk_db, smtp, tmp_path):
 
 def test_an_smtp_outage_delays_the_report_and_the_next_run_sends_it(desk_db, tmp_path, monkeypatch):
     point_at(monkeypatch, closed_port())
-    down = run_report(desk_db, tmp_path)
-    assert down["built"] and down["status"] == "pending" and down["pending"] == [down["report_id"]]
+    state, error = failing_report_run(desk_db, tmp_path)
+    down = dict(report_id=the_report_id())
+    assert state == "FAILED" and f"report {down['report_id']} still pending" in error
     row = ledger_row(desk_db, down["report_id"])
-    assert row["status"] == "pending" and row["attempts"] == 1 and "Connection" in row["last_error"]
+    # the first try and the run's one retry, both recorded
+    assert row["status"] == "pending" and row["attempts"] == 2 and "Connection" in row["last_error"]
     assert (tmp_path / "archive" / WATCHLIST / f"{down['report_id']}.eml").exists()   # kept meanwhile
 
     later = REPORT_END + timedelta(days=1)
@@ -148,17 +166,18 @@ def test_an_smtp_outage_delays_the_report_and_the_next_run_sends_it(desk_db, tmp
     ids = [parse(m.data)["X-Desk-Report-Id"] for m in server.received]
     assert ids == [down["report_id"], up["report_id"]]
     row = ledger_row(desk_db, down["report_id"])
-    assert row["status"] == "sent" and row["attempts"] == 2
+    assert row["status"] == "sent" and row["attempts"] == 3
     # the next report knows what the delayed one already said
     assert "Changes since the last report (01 Jul 18:05 UTC)" in parts(parse(server.received[1].data))["text"]
 
 
-def test_a_server_answering_try_later_keeps_the_report_pending(desk_db, tmp_path, monkeypatch):
+def test_a_server_answering_try_later_keeps_the_report_pending_and_fails_the_run(desk_db, tmp_path, monkeypatch):
     with LocalSmtpServer(tmp_path / "inbox", refuse_with="451 4.3.0 mailbox busy, try later") as server:
         point_at(monkeypatch, server.port)
-        result = run_report(desk_db, tmp_path)
-    assert result["pending"] == [result["report_id"]] and server.received == []
-    assert "451" in ledger_row(desk_db, result["report_id"])["last_error"]
+        state, error = failing_report_run(desk_db, tmp_path)
+    assert state == "FAILED" and "451" in error and server.received == []
+    row = ledger_row(desk_db, the_report_id())
+    assert row["status"] == "pending" and "451" in row["last_error"]
 
 
 def test_a_post_with_script_tags_arrives_as_text(desk_db, demo_db, smtp):
@@ -194,3 +213,11 @@ def test_smtp_settings_from_a_prefect_secret_block(monkeypatch):
             smtp_settings({"DESK_SMTP_BLOCK": "desk-smtp-broken"})
     assert (s.host, s.port, s.user, s.password, s.starttls) == ("smtp.example.org", 587, "desk", "s3cret-pw", True)
     assert "s3cret-pw" not in repr(s)
+
+
+def test_the_report_flow_and_its_tasks_have_time_bounds():
+    from flows.report import archive_task, build_task, report, send_task
+    bounds = {f.name: f.timeout_seconds for f in (report, build_task, archive_task, send_task)}
+    assert all(bounds.values()), bounds
+    # the run as a whole outlasts any one step, so a hung step fails as that step
+    assert bounds["report"] > max(bounds["build-report"], bounds["send-pending-reports"])

@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
@@ -156,17 +156,87 @@ def parse(eml: bytes) -> EmailMessage:
     return BytesParser(policy=policy.default).parsebytes(eml)
 
 
-def send_eml(settings: SmtpSettings, eml: bytes, recipients: list[str]) -> dict[str, str]:
-    """Hand the stored bytes to the SMTP server. Returns the recipients it refused (others got it);
-    raises OSError or smtplib.SMTPException when nobody got it."""
+class HandOverUnknown(Exception):
+    """The message went to the server but its answer to DATA was lost: it may have been delivered."""
+
+
+@dataclass(slots=True)
+class Delivery:
+    """What the server said to one hand-over, recipient by recipient."""
+    accepted: list[str] = field(default_factory=list)           # 250 to DATA: they have it
+    deferred: dict[str, str] = field(default_factory=dict)      # 4xx: not now, try again later
+    refused: dict[str, str] = field(default_factory=dict)       # 5xx: never, do not retry
+    handed_over: bool = False      # DATA was sent (so the intent was recorded first)
+    after_accept_error: str | None = None   # e.g. an error answer to QUIT: does not undo the 250
+
+
+def _reply(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {text}".strip()
+
+
+def is_temporary(code: int) -> bool:
+    return 400 <= code < 500
+
+
+def send_eml(settings: SmtpSettings, eml: bytes, recipients: list[str], *,
+             before_data: Callable[[list[str]], None] | None = None) -> Delivery:
+    """Hand the stored bytes to the SMTP server, recipient by recipient.
+
+    `before_data(recipients)` runs once the server has taken the envelope and before the message is
+    handed over (DATA): the caller records its intent there, and if that raises nothing is sent.
+    Returns who got it, who was refused for now (4xx) and who for good (5xx). Raises OSError or
+    smtplib.SMTPException when the server could not be reached or refused the sender, and
+    HandOverUnknown when the answer to DATA was lost."""
     cls = smtplib.SMTP_SSL if settings.ssl else smtplib.SMTP
-    with cls(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
+    delivery = Delivery()
+    smtp = cls(settings.host, settings.port, timeout=settings.timeout_s)
+    try:
         if settings.starttls and not settings.ssl:
             smtp.starttls(context=ssl.create_default_context())
         if settings.user:
             smtp.login(settings.user, settings.password or "")
-        refused = smtp.sendmail(settings.mail_from, recipients, eml)
-    return {rcpt: f"{code} {reply.decode('utf-8', 'replace')}" for rcpt, (code, reply) in refused.items()}
+        smtp.ehlo_or_helo_if_needed()
+        options = [f"size={len(eml)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+        code, reply = smtp.mail(settings.mail_from, options)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, settings.mail_from)
+        for rcpt in recipients:
+            code, reply = smtp.rcpt(rcpt)
+            if code in (250, 251):
+                delivery.accepted.append(rcpt)
+            elif is_temporary(code):
+                delivery.deferred[rcpt] = _reply(code, reply)
+            else:
+                delivery.refused[rcpt] = _reply(code, reply)
+        if not delivery.accepted:
+            smtp.rset()
+            return delivery
+        if before_data is not None:
+            before_data(list(delivery.accepted))
+        delivery.handed_over = True
+        try:
+            code, reply = smtp.data(eml)
+        except smtplib.SMTPDataError as e:      # DATA itself refused (no 354): the message was not sent
+            code, reply = e.smtp_code, e.smtp_error
+        except (OSError, smtplib.SMTPException) as e:
+            raise HandOverUnknown(f"{type(e).__name__}: {e or 'no detail'}") from e
+        if code != 250:
+            answer = _reply(code, reply)
+            into = delivery.deferred if is_temporary(code) else delivery.refused
+            into.update({rcpt: answer for rcpt in delivery.accepted})
+            delivery.accepted = []
+    finally:
+        # The server's 250 to DATA is what counts: an error to QUIT, or a dropped line, after it changes nothing.
+        try:
+            code, reply = smtp.docmd("QUIT")
+            if code != 221 and delivery.accepted:
+                delivery.after_accept_error = f"QUIT answered {_reply(code, reply)}"
+        except (OSError, smtplib.SMTPException) as e:
+            if delivery.accepted:
+                delivery.after_accept_error = f"QUIT failed: {type(e).__name__}: {e}"
+        smtp.close()
+    return delivery
 
 
 # ---- saving for a browser -------------------------------------------------------------------------
