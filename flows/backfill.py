@@ -12,11 +12,11 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed
+from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.hourly import (FETCH_TIMEOUT_S, MINUTE, VALIDATE_TIMEOUT_S, RunFailed, close_run, every_source_failed,
-                          land_items_task, land_raw_task, open_run, parse_task)
+                          land_items_task, land_raw_task, parse_task, start_run_or_failed)
 from flows.policies import policy as fetch_policy
 from tasks import db
 from tasks.backfill import Coverage, check_range, coverage_note, fetch_range, keep_range, resolve_sources
@@ -107,10 +107,10 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     policy = fetch_policy(politeness)
     cfg = load_config(config_dir)
     ids = [s.id for s in resolve_sources(cfg, source_ids)]
-    try:
-        run_id, _ = open_run(db_path, "backfill", None, ids)
-    except db.DatabaseLocked as error:
-        return Failed(message=str(error))            # one line, no traceback: see open_run
+    opened = start_run_or_failed(db_path, "backfill", None, ids)
+    if isinstance(opened, State):
+        return opened
+    run_id, _ = opened
     status = "completed"
     rows: list[dict] = []
     coverage: list[Coverage] = []

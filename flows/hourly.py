@@ -12,7 +12,7 @@ from datetime import datetime
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Failed
+from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.policies import policy as fetch_policy
@@ -215,6 +215,17 @@ def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str | No
     return None
 
 
+def start_run_or_failed(db_path: str, flow_name: str, as_of: datetime | None,
+                        source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | State:
+    """open_run's (run_id, cursors), or the Failed state the flow ends in when the database is held."""
+    outcome = open_run(db_path, flow_name, as_of, source_ids, return_state=True).result(raise_on_failure=False)
+    if isinstance(outcome, db.DatabaseLocked):
+        return Failed(message=str(outcome))
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
 def every_source_failed(rows: list[dict]) -> str | None:
     """One line naming each failed source when every source of the run failed, else None."""
     if not rows or any(r["status"] != "error" for r in rows):
@@ -269,10 +280,10 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
     started = time.perf_counter()
     cfg = load_config(config_dir)
     ids = source_ids or [s.id for s in cfg.sources]
-    try:
-        run_id, cursors = open_run(db_path, "hourly", as_of, ids)
-    except db.DatabaseLocked as error:
-        return Failed(message=str(error))            # one line, no traceback: see open_run
+    opened = start_run_or_failed(db_path, "hourly", as_of, ids)
+    if isinstance(opened, State):
+        return opened
+    run_id, cursors = opened
     status = "completed"
     rows: list[dict] = []
     summary: dict = {"as_of": as_of.isoformat() if as_of else None}
