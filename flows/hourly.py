@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from prefect import flow, get_run_logger, task
@@ -46,16 +47,24 @@ SIGNALS_TIMEOUT_S = 30 * MINUTE      # embeddings on CPU for every new item
 CLOSE_RUN_TIMEOUT_S = 15 * MINUTE    # includes copying the whole database for the snapshot
 
 
+@dataclass(frozen=True)
+class DatabaseHeld:
+    """open_run's answer when another process held the database: the one line that says so."""
+    message: str
+
+
 class RunFailed(RuntimeError):
     """The run was recorded as failed although nothing raised: every source failed, or the snapshot
     could not be published. The flow ends Failed with it, so that the alerts fire."""
 
 
 @task(name="open-run", cache_policy=NO_CACHE, timeout_seconds=OPEN_RUN_TIMEOUT_S)
-def open_run(db_path: str, flow_name: str, as_of: datetime | None, source_ids: list[str]) -> tuple[str, dict[str, Cursor]]:
+def open_run(db_path: str, flow_name: str, as_of: datetime | None,
+             source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | DatabaseHeld:
     """Record the run's start. When another process holds the database longer than a writer waits,
     the attempt is noted beside the database (the next run that gets it records it in `runs`) and the
-    task fails with one line naming the holder, without a traceback: nothing is wrong with the code."""
+    answer is the line naming the holder: the flow ends Failed with it, without a traceback, since
+    nothing is wrong with the code."""
     try:
         with db.writer(db_path) as con:
             imported = landing.import_unrecorded_runs(con, db_path)
@@ -64,7 +73,7 @@ def open_run(db_path: str, flow_name: str, as_of: datetime | None, source_ids: l
             cursors = load_cursors(con, source_ids)
     except db.DatabaseLocked as error:
         landing.record_unreachable_run(db_path, flow_name, as_of, str(error))
-        return Failed(message=str(error), data=error)
+        return DatabaseHeld(str(error))
     if imported:
         get_run_logger().warning("recorded %d earlier run(s) that could not get the database as failed", imported)
     return run_id, cursors
@@ -218,12 +227,8 @@ def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str | No
 def start_run_or_failed(db_path: str, flow_name: str, as_of: datetime | None,
                         source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | State:
     """open_run's (run_id, cursors), or the Failed state the flow ends in when the database is held."""
-    outcome = open_run(db_path, flow_name, as_of, source_ids, return_state=True).result(raise_on_failure=False)
-    if isinstance(outcome, db.DatabaseLocked):
-        return Failed(message=str(outcome))
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
+    outcome = open_run(db_path, flow_name, as_of, source_ids)
+    return Failed(message=outcome.message) if isinstance(outcome, DatabaseHeld) else outcome
 
 
 def every_source_failed(rows: list[dict]) -> str | None:
