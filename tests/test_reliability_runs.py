@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -127,7 +128,8 @@ def test_a_full_disk_while_publishing_fails_the_run_and_leaves_no_partial_copy(e
     recovered = hourly_run(cfg, db)
     lost, dups = lost_and_duplicated(db, sc)
     record_outcome("runs", "disk full while the snapshot is published", lost=lost, duplicates=dups,
-                   outcome=f"flow failed: {str(failed)[:160]}; run recorded {status}; partial copies left: "
+                   outcome=f"flow failed: {str(failed).replace(f'{small_disk}/', '')[:200]}; run recorded {status}; "
+                           f"partial copies left: "
                            f"{len(left)}; next run {recovered['status']}")
 
     assert left == [], "the partial snapshot copy must be removed"
@@ -151,7 +153,7 @@ def test_a_partial_copy_left_by_an_earlier_run_is_removed_by_the_next(env, small
     try:
         outcome = hourly_run(cfg, db)["status"]
     except RUN_FAILURES as error:
-        outcome = f"failed: {str(error)[:160]}"
+        outcome = f"failed: {str(error).replace(f'{small_disk}/', '')[:200]}"
     lost, dups = lost_and_duplicated(db, sc)
     record_outcome("runs", "partial snapshot copy left by an earlier run fills the disk", lost=lost,
                    duplicates=dups, outcome=f"next run {outcome}; partial copies left: {len(leftovers(small_disk))}")
@@ -249,7 +251,7 @@ def test_a_writer_that_cannot_get_the_database_says_who_holds_it_and_is_recorded
     lost, dups = lost_and_duplicated(db, sc)
     record_outcome("runs", "database held by another process (wait set to 2 s)", lost=lost, duplicates=dups,
                    outcome=f"exit {code}; {out.count('Traceback')} tracebacks; "
-                           f"line: {named[-1].strip()[:200] if named else 'no line names the holder'}; "
+                           f"line: {shown(named[-1], tmp_path) if named else 'no line names the holder'}; "
                            f"runs row: {locked_runs[0][1] if locked_runs else 'none'}; next run {recovered['status']}")
 
     assert code == 1, out[-3000:]
@@ -260,6 +262,12 @@ def test_a_writer_that_cannot_get_the_database_says_who_holds_it_and_is_recorded
     assert len(locked_runs) == 1 and locked_runs[0][1] == "failed"          # recorded once the lock freed
     assert not Path(str(db) + UNRECORDED_SUFFIX).exists()
     assert recovered["status"] == "completed" and lost == 0 and dups == 0
+
+
+def shown(line: str, folder: Path) -> str:
+    """The line as the table shows it: without this machine's folders or the holder's PID."""
+    line = line.strip().replace(f"{folder}/", "").replace(sys.executable, "python")
+    return re.sub(r"PID \d+", "PID N", line)
 
 
 def test_a_bad_lock_wait_setting_is_one_clear_error(monkeypatch, tmp_path):
