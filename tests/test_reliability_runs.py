@@ -291,3 +291,57 @@ def test_every_flow_and_task_has_a_time_bound():
     record_outcome("runs", "flows and tasks without a timeout", lost=None, duplicates=None,
                    outcome=", ".join(unbounded) or "none")
     assert unbounded == []
+
+
+# ---- the alert ------------------------------------------------------------------------------------
+
+class Webhook:
+    """A webhook receiver on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_alert_names_the_failed_run_and_goes_through_the_notification_block(env, tmp_path):
+    """What the `alert` deployment's triggers start, run directly on a real failed hourly run."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    from flows.alerts import AlertNotSent, alert
+    mirror, cfg, sc = env
+    for path in EVERY_SOURCE_PATH:
+        mirror.add_fault(path, "http-500")
+    failed = hourly_run(cfg, tmp_path / "desk.duckdb", return_state=True)
+    event_resource = f"prefect.flow-run.{failed.state_details.flow_run_id}"     # as the trigger passes it
+    webhook = Webhook()
+    try:
+        CustomWebhookNotificationBlock(name="desk alerts (test)", url=webhook.url, json_data={"text": "{{subject}}: {{body}}"},
+                                       allow_private_urls=True).save("desk-alerts-test", overwrite=True)
+        text = alert.with_options(retries=0)(flow_run=event_resource, notification_block="desk-alerts-test")
+        with pytest.raises(AlertNotSent, match="no notification block named 'nowhere'.*every source failed"):
+            alert.with_options(retries=0)(flow_run=event_resource, notification_block="nowhere")
+    finally:
+        webhook.close()
+    record_outcome("runs", "alert for a failed hourly run (webhook notification block)", lost=None,
+                   duplicates=None, outcome=f"{len(webhook.received)} message(s): "
+                                            f"{webhook.received[0]['text'][:120] if webhook.received else 'none'}")
+    assert [m["text"] for m in webhook.received] == [f"signal desk: hourly run Failed: {text}"]
+    assert str(failed.state_details.flow_run_id) in text and "every source failed (4)" in text
