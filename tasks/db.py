@@ -243,13 +243,11 @@ def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transact
     """`work()` in one transaction. On a DuckLake, a commit lost to a concurrent writer that touched the
     same data is rolled back and `work` runs again on the new state, so `work` must read what it needs.
     Inside a transaction the caller already holds, `work` just joins it: the caller commits, and retries."""
+    if in_transaction(con):
+        return work()
+
     def attempt():
-        try:
-            con.execute("begin")
-        except duckdb.TransactionException as error:
-            if "within a transaction" not in str(error):
-                raise
-            return work()
+        con.execute("begin")
         try:
             result = work()
             con.execute("commit")
@@ -258,6 +256,14 @@ def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transact
             rollback_if_open(con)
             raise
     return _retrying_conflicts(attempt, what=what)
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` is inside an explicit transaction. Probing with BEGIN would not do: a failed BEGIN
+    aborts the transaction it ran in. In autocommit mode every statement is a transaction of its own,
+    so two statements in a row see different transaction ids; inside a transaction they see one."""
+    first = con.execute("select current_transaction_id()").fetchone()[0]
+    return con.execute("select current_transaction_id()").fetchone()[0] == first
 
 
 def retrying_conflicts(work, *, what: str):
