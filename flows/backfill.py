@@ -5,15 +5,18 @@ posts already landed adds nothing twice and an edited post keeps its history.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from datetime import datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
-from flows.hourly import close_run, land_items_task, land_raw_task, open_run, parse_task
+from flows.hourly import (FETCH_TIMEOUT_S, MINUTE, VALIDATE_TIMEOUT_S, RunFailed, close_run, every_source_failed,
+                          land_items_task, land_raw_task, parse_task, start_run_or_failed)
 from flows.policies import policy as fetch_policy
 from tasks import db
 from tasks.backfill import Coverage, check_range, coverage_note, fetch_range, keep_range, resolve_sources
@@ -22,7 +25,14 @@ from tasks.http import FetchPolicy
 from tasks.sources.fetching import SourceFetch
 
 
-@task(name="fetch-range", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+# A backfill pages back up to `page_cap` pages per channel (50 by default, five times an hourly run's),
+# and is started by hand, so its bound is hours rather than the hourly run's minutes.
+BACKFILL_TIMEOUT_S = 6 * 60 * MINUTE
+FETCH_RANGE_TIMEOUT_S = 5 * 60 * MINUTE
+
+
+@task(name="fetch-range", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE,
+      timeout_seconds=FETCH_RANGE_TIMEOUT_S)
 def fetch_range_task(cfg: Config, source_ids: list[str], start: datetime, policy: FetchPolicy,
                      page_cap: int) -> tuple[list[SourceFetch], list[Coverage]]:
     log = get_run_logger()
@@ -35,7 +45,7 @@ def fetch_range_task(cfg: Config, source_ids: list[str], start: datetime, policy
     return fetches, coverage
 
 
-@task(name="validate", cache_policy=NO_CACHE)
+@task(name="validate", cache_policy=NO_CACHE, timeout_seconds=VALIDATE_TIMEOUT_S)
 def validate_task(cfg: Config, db_path: str, run_id: str) -> dict:
     """The hourly run's expectations over the backfilled rows; failing rows are quarantined. No drift
     check: a backfill's volume says nothing about a source's health."""
@@ -44,7 +54,8 @@ def validate_task(cfg: Config, db_path: str, run_id: str) -> dict:
     gx_validator()   # import GX and build the context before taking the write lock
     sources = [s.model_dump() for s in cfg.sources_file.sources]
     with db.writer(db_path) as con:
-        summary = validate_run(con, run_id, now=db.utcnow(), sources=sources)
+        summary = db.retrying_conflicts(lambda: validate_run(con, run_id, now=db.utcnow(), sources=sources),
+                                        what="recording validation")
     for line in summary.warnings:
         log.warning("validation: %s", line)
     if summary.critical:
@@ -73,7 +84,7 @@ def summary_markdown(run_id: str, start: datetime, end: datetime, rows: list[dic
     return "\n".join(lines)
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", log_prints=True, timeout_seconds=BACKFILL_TIMEOUT_S)
 def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None, config_dir: str = "config",
              db_path: str = str(db.DEFAULT_DB), page_cap: int = 50, politeness: str = "internet") -> dict:
     """Land the posts published between `start` and `end` that the sources still show.
@@ -96,7 +107,10 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     policy = fetch_policy(politeness)
     cfg = load_config(config_dir)
     ids = [s.id for s in resolve_sources(cfg, source_ids)]
-    run_id, _ = open_run(db_path, "backfill", None, ids)
+    opened = start_run_or_failed(db_path, "backfill", None, ids)
+    if isinstance(opened, State):
+        return opened
+    run_id, _ = opened
     status = "completed"
     rows: list[dict] = []
     coverage: list[Coverage] = []
@@ -111,22 +125,29 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
         for note in notes:
             log.warning(note)
         summary["validation"] = validate_task(cfg, db_path, run_id)
-    except Exception:
-        status = "failed"
+        if failure := every_source_failed(rows):
+            status, summary["error"] = "failed", failure
+    except Exception as error:
+        status, summary["error"] = "failed", f"{type(error).__name__}: {error}"
         raise
     finally:
         summary.update(status=status, seconds=time.perf_counter() - started, sources=rows,
                        coverage=[c.as_dict() for c in coverage], incomplete=notes)
-        close_run(db_path, run_id, status, summary)
-        create_markdown_artifact(summary_markdown(run_id, start, end, rows, coverage, notes),
-                                 key="backfill-summary", description=f"backfill {run_id}")
+        try:
+            if snapshot_error := close_run(db_path, run_id, status, summary):
+                status, summary["status"], summary["error"] = "failed", "failed", snapshot_error
+        finally:
+            create_markdown_artifact(summary_markdown(run_id, start, end, rows, coverage, notes),
+                                     key="backfill-summary", description=f"backfill {run_id}")
     log.info("backfill %s: %d new, %d updated items in %s – %s", run_id, sum(r["items_new"] for r in rows),
              sum(r["items_updated"] for r in rows), start.isoformat(), end.isoformat())
     summary["run_id"] = run_id
+    if status == "failed":
+        return Failed(message=f"backfill {run_id}: {summary['error']}", data=RunFailed(summary["error"]))
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="./run backfill", description="Backfill a past date range.")
@@ -138,9 +159,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--page-cap", type=int, default=50)
     ap.add_argument("--politeness", default="internet", choices=["internet", "mirror", "test"])
     a = ap.parse_args(argv)
-    s = backfill(a.start, a.end, a.sources, a.config, a.db, a.page_cap, a.politeness)
+    from flows.cli import expected_failures
+    try:
+        s = backfill(a.start, a.end, a.sources, a.config, a.db, a.page_cap, a.politeness)
+    except expected_failures() as error:
+        print(f"backfill failed: {error}", file=sys.stderr)
+        return 1
     print(f"backfill {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.policies import policy as fetch_policy
@@ -26,17 +28,58 @@ from tasks.sources.fetching import SourceFetch
 
 DEFAULT_CONFIG = "config"
 
+# Time bounds (seconds). Each is several times what the step takes on a loaded machine with a thousand
+# channels, so that it only ever ends a run that hangs (a stuck NFS mount, a wedged lock holder, a
+# parser in a pathological loop) instead of leaving it open for good.
+MINUTE = 60
+# Below the hour: the deployment cancels a new run while one is still going (CANCEL_NEW), so a hung run
+# would stop ingestion until someone noticed; with this bound the next hour's run starts regardless.
+HOURLY_TIMEOUT_S = 50 * MINUTE
+# Waiting for the write lock (DESK_DB_LOCK_WAIT_S, 120 s by default) plus the migrations.
+OPEN_RUN_TIMEOUT_S = 10 * MINUTE
+# Every request is bounded by the fetch policy (90 s per source at most); the hosts' spacing across a
+# thousand channels, ten pages each, is what takes time.
+FETCH_TIMEOUT_S = 30 * MINUTE
+WRITE_TIMEOUT_S = 15 * MINUTE        # one landing step: a few bulk statements
+PARSE_TIMEOUT_S = 15 * MINUTE
+VALIDATE_TIMEOUT_S = 20 * MINUTE     # Great Expectations starts slowly (about 10 s) before it reads anything
+SIGNALS_TIMEOUT_S = 30 * MINUTE      # embeddings on CPU for every new item
+CLOSE_RUN_TIMEOUT_S = 15 * MINUTE    # includes copying the whole database for the snapshot
 
-@task(name="open-run", cache_policy=NO_CACHE)
-def open_run(db_path: str, flow_name: str, as_of: datetime | None, source_ids: list[str]) -> tuple[str, dict[str, Cursor]]:
-    with db.writer(db_path) as con:
-        landing.mark_abandoned_runs(con)
-        run_id = landing.start_run(con, flow_name, as_of)
-        cursors = load_cursors(con, source_ids)
+
+@dataclass(frozen=True)
+class DatabaseHeld:
+    """open_run's answer when another process held the database: the one line that says so."""
+    message: str
+
+
+class RunFailed(RuntimeError):
+    """The run was recorded as failed although nothing raised: every source failed, or the snapshot
+    could not be published. The flow ends Failed with it, so that the alerts fire."""
+
+
+@task(name="open-run", cache_policy=NO_CACHE, timeout_seconds=OPEN_RUN_TIMEOUT_S)
+def open_run(db_path: str, flow_name: str, as_of: datetime | None,
+             source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | DatabaseHeld:
+    """Record the run's start. When another process holds the database longer than a writer waits,
+    the attempt is noted beside the database (the next run that gets it records it in `runs`) and the
+    answer is the line naming the holder: the flow ends Failed with it, without a traceback, since
+    nothing is wrong with the code."""
+    try:
+        with db.writer(db_path) as con:
+            imported = landing.import_unrecorded_runs(con, db_path)
+            landing.mark_abandoned_runs(con)
+            run_id = landing.start_run(con, flow_name, as_of)
+            cursors = load_cursors(con, source_ids)
+    except db.DatabaseLocked as error:
+        landing.record_unreachable_run(db_path, flow_name, as_of, str(error))
+        return DatabaseHeld(str(error))
+    if imported:
+        get_run_logger().warning("recorded %d earlier run(s) that could not get the database as failed", imported)
     return run_id, cursors
 
 
-@task(name="fetch-sources", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+@task(name="fetch-sources", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE, timeout_seconds=FETCH_TIMEOUT_S)
 def fetch_task(cfg: Config, source_ids: list[str], cursors: dict[str, Cursor], policy: FetchPolicy,
                page_cap: int) -> list[SourceFetch]:
     log = get_run_logger()
@@ -51,7 +94,7 @@ def fetch_task(cfg: Config, source_ids: list[str], cursors: dict[str, Cursor], p
     return fetches
 
 
-@task(name="fetch-markets", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE)
+@task(name="fetch-markets", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE, timeout_seconds=FETCH_TIMEOUT_S)
 def fetch_markets_task(cfg: Config, db_path: str, as_of: datetime | None, policy: FetchPolicy) -> list[MarketFetch]:
     log = get_run_logger()
     with db.writer(db_path) as con:
@@ -65,7 +108,7 @@ def fetch_markets_task(cfg: Config, db_path: str, as_of: datetime | None, policy
     return fetches
 
 
-@task(name="land-raw", cache_policy=NO_CACHE)
+@task(name="land-raw", cache_policy=NO_CACHE, timeout_seconds=WRITE_TIMEOUT_S)
 def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_fetches: list[MarketFetch]) -> int:
     records = [p for f in fetches for p in f.pages] + [p.record for f in market_fetches for p in f.payloads]
     with db.writer(db_path) as con:
@@ -74,7 +117,7 @@ def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_
         return n
 
 
-@task(name="parse-markets", cache_policy=NO_CACHE)
+@task(name="parse-markets", cache_policy=NO_CACHE, timeout_seconds=PARSE_TIMEOUT_S)
 def parse_markets_task(cfg: Config, fetches: list[MarketFetch], as_of: datetime | None) -> MarketParse:
     log = get_run_logger()
     parsed = parse_market_fetches(cfg, fetches, as_of or db.utcnow())
@@ -85,18 +128,19 @@ def parse_markets_task(cfg: Config, fetches: list[MarketFetch], as_of: datetime 
     return parsed
 
 
-@task(name="land-markets", cache_policy=NO_CACHE)
+@task(name="land-markets", cache_policy=NO_CACHE, timeout_seconds=WRITE_TIMEOUT_S)
 def land_markets_task(db_path: str, run_id: str, parsed: MarketParse) -> dict:
     with db.writer(db_path) as con:
         n_markets, n_odds = landing.land_markets(con, run_id, parsed.result.markets, parsed.result.odds,
                                                  point_kinds=parsed.point_kinds)
         landing.quarantine(con, run_id, "parse", parsed.quarantined)
-        n_candidates = land_candidates(con, parsed.candidates, db.utcnow())
+        n_candidates = db.transaction(con, lambda: land_candidates(con, parsed.candidates, db.utcnow()),
+                                      what="proposing market candidates")
     return dict(markets=n_markets, new_odds=n_odds, rejected=len(parsed.quarantined),
                 new_candidates=n_candidates, errors=parsed.errors)
 
 
-@task(name="parse-sources", cache_policy=NO_CACHE)
+@task(name="parse-sources", cache_policy=NO_CACHE, timeout_seconds=PARSE_TIMEOUT_S)
 def parse_task(cfg: Config, fetches: list[SourceFetch]) -> list[SourceParse]:
     log = get_run_logger()
     parsed = parse_fetches(cfg, fetches)
@@ -109,32 +153,33 @@ def parse_task(cfg: Config, fetches: list[SourceFetch]) -> list[SourceParse]:
     return parsed
 
 
-@task(name="land-items", cache_policy=NO_CACHE)
+@task(name="land-items", cache_policy=NO_CACHE, timeout_seconds=WRITE_TIMEOUT_S)
 def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parsed: list[SourceParse]) -> list[dict]:
     log = get_run_logger()
     with db.writer(db_path) as con:
         # New gaps are written before the items (which move the cursor past them) and filled gaps are
         # deleted only after, so a crash in between re-fetches a range rather than skipping it.
-        for f in fetches:
-            for before, until in f.gaps_opened:
-                con.execute("""
-                    merge into source_gaps
-                    using (select ? as source_id, ? as before_id, ? as until_id, ? as noted_at) as n
-                    using (source_id, before_id)
-                    when matched then update set until_id = n.until_id, noted_at = n.noted_at
-                    when not matched then insert by name
-                """, [f.source_id, before, until, db.utcnow()])
-                log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
-                            f.source_id, until, before)
+        opened = [(f.source_id, before, until) for f in fetches for before, until in f.gaps_opened]
+        if opened:
+            db.transaction(con, lambda: con.executemany("""
+                merge into source_gaps
+                using (select ? as source_id, ? as before_id, ? as until_id, ? as noted_at) as n
+                using (source_id, before_id)
+                when matched then update set until_id = n.until_id, noted_at = n.noted_at
+                when not matched then insert by name
+            """, [[source_id, before, until, db.utcnow()] for source_id, before, until in opened]),
+                what="recording gaps")
+        for source_id, before, until in opened:
+            log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
+                        source_id, until, before)
         failpoint("before-land-items")
         stats = landing.land_items(con, run_id, [(p.kind, it) for p in parsed for it in p.items])
         failpoint("after-land-items")
-        for f in fetches:
-            opened = {b for b, _ in f.gaps_opened}
-            for before in f.gaps_closed:
-                if before not in opened:
-                    con.execute("delete from source_gaps where source_id = ? and before_id = ?",
-                                [f.source_id, before])
+        filled = [[f.source_id, before] for f in fetches for before in f.gaps_closed
+                  if before not in {b for b, _ in f.gaps_opened}]
+        if filled:
+            db.transaction(con, lambda: con.executemany(
+                "delete from source_gaps where source_id = ? and before_id = ?", filled), what="deleting filled gaps")
         landing.quarantine(con, run_id, "parse", [r for p in parsed for r in p.rejects])
         rows = []
         pages = {f.source_id: len(f.pages) for f in fetches}
@@ -149,24 +194,50 @@ def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parse
     return rows
 
 
-@task(name="compute-signals", cache_policy=NO_CACHE)
+@task(name="compute-signals", cache_policy=NO_CACHE, timeout_seconds=SIGNALS_TIMEOUT_S)
 def signals_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None) -> dict:
     """Annotate new items, group them into stories and recompute the marts of the open stories."""
     from tasks.signals.run import compute_signals
     log = get_run_logger()
     with db.writer(db_path) as con:
         failpoint("before-signals")
-        result = compute_signals(con, cfg, run_id, as_of)
+        # compute_signals commits in two transactions of its own and may run again after either lost.
+        result = db.retrying_conflicts(lambda: compute_signals(con, cfg, run_id, as_of), what="computing signals")
         failpoint("after-signals")
     log.info("signals: %s", ", ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, (dict, list))))
     return result
 
 
-@task(name="close-run", cache_policy=NO_CACHE)
-def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str:
+@task(name="close-run", cache_policy=NO_CACHE, timeout_seconds=CLOSE_RUN_TIMEOUT_S)
+def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str | None:
+    """Record the run's outcome and publish the snapshot. Returns why the snapshot could not be published
+    (a full disk), after recording the run as failed for it, or None."""
     with db.writer(db_path) as con:
         landing.finish_run(con, run_id, status, summary)
-    return str(db.publish_snapshot(db_path))
+    try:
+        db.publish_snapshot(db_path)
+    except db.SnapshotError as error:
+        get_run_logger().error("%s", error)
+        with db.writer(db_path) as con:
+            landing.finish_run(con, run_id, "failed", {**summary, "status": "failed", "error": str(error)})
+        return str(error)
+    return None
+
+
+def start_run_or_failed(db_path: str, flow_name: str, as_of: datetime | None,
+                        source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | State:
+    """open_run's (run_id, cursors), or the Failed state the flow ends in when the database is held."""
+    outcome = open_run(db_path, flow_name, as_of, source_ids)
+    return Failed(message=outcome.message) if isinstance(outcome, DatabaseHeld) else outcome
+
+
+def every_source_failed(rows: list[dict]) -> str | None:
+    """One line naming each failed source when every source of the run failed, else None."""
+    if not rows or any(r["status"] != "error" for r in rows):
+        return None
+    reasons = "; ".join(f"{r['source_id']}: {r.get('error') or 'no detail'}" for r in rows[:5])
+    more = f"; and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"every source failed ({len(rows)}): {reasons}{more}"
 
 
 def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
@@ -192,7 +263,7 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
     return "\n".join(lines)
 
 
-@flow(name="hourly", log_prints=True)
+@flow(name="hourly", log_prints=True, timeout_seconds=HOURLY_TIMEOUT_S)
 def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
            page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None,
            with_markets: bool = True, with_signals: bool = True) -> dict:
@@ -214,7 +285,10 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
     started = time.perf_counter()
     cfg = load_config(config_dir)
     ids = source_ids or [s.id for s in cfg.sources]
-    run_id, cursors = open_run(db_path, "hourly", as_of, ids)
+    opened = start_run_or_failed(db_path, "hourly", as_of, ids)
+    if isinstance(opened, State):
+        return opened
+    run_id, cursors = opened
     status = "completed"
     rows: list[dict] = []
     summary: dict = {"as_of": as_of.isoformat() if as_of else None}
@@ -233,22 +307,30 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         summary["validation"] = validate_task(cfg, db_path, run_id, as_of)
         if with_signals:
             summary["signals"] = signals_task(cfg, db_path, run_id, as_of)
-    except Exception:
-        status = "failed"
+        if failure := every_source_failed(rows):
+            status, summary["error"] = "failed", failure
+    except Exception as error:
+        status, summary["error"] = "failed", f"{type(error).__name__}: {error}"
         raise
     finally:
         summary.update(status=status, seconds=time.perf_counter() - started, sources=rows)
-        close_run(db_path, run_id, status, summary)
-        create_markdown_artifact(summary_markdown(run_id, rows, summary), key="hourly-run-summary",
-                                 description=f"hourly run {run_id}")
+        try:
+            if snapshot_error := close_run(db_path, run_id, status, summary):
+                status, summary["status"], summary["error"] = "failed", "failed", snapshot_error
+        finally:
+            create_markdown_artifact(summary_markdown(run_id, rows, summary), key="hourly-run-summary",
+                                     description=f"hourly run {run_id}")
     errors = [r for r in rows if r["status"] == "error"]
     if errors:
         log.warning("%d sources failed this run: %s", len(errors), ", ".join(r["source_id"] for r in errors))
     summary["run_id"] = run_id
+    if status == "failed":
+        # Recorded above; a Failed state (not an exception) so the log shows the reason, not a traceback.
+        return Failed(message=f"hourly run {run_id}: {summary['error']}", data=RunFailed(summary["error"]))
     return summary
 
 
-@task(name="validate", cache_policy=NO_CACHE)
+@task(name="validate", cache_policy=NO_CACHE, timeout_seconds=VALIDATE_TIMEOUT_S)
 def validate_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None) -> dict:
     """Great Expectations over this run's rows; failing rows are quarantined, drift is detected.
     A critical failure is recorded first, then fails the run."""
@@ -258,8 +340,10 @@ def validate_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None
     gx_validator()   # import GX and build the context before taking the write lock
     sources = [s.model_dump() for s in cfg.sources_file.sources]
     with db.writer(db_path) as con:
-        summary = validate_run(con, run_id, now=as_of or db.utcnow(), sources=sources)
-        alerts = detect_drift(con, run_id, now=as_of)
+        # Each commits its own transaction and replaces what an earlier attempt for this run recorded.
+        summary = db.retrying_conflicts(lambda: validate_run(con, run_id, now=as_of or db.utcnow(), sources=sources),
+                                        what="recording validation")
+        alerts = db.retrying_conflicts(lambda: detect_drift(con, run_id, now=as_of), what="recording drift")
     for alert in alerts:
         log.warning("drift: %s", alert)
     for line in summary.warnings:

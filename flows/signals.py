@@ -16,32 +16,64 @@ from datetime import datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import Failed, State
 
 from tasks import db, landing
 from tasks.config import load_config
 from tasks.signals.run import compute_signals, recompute
 
 
-@flow(name="signals", log_prints=True)
+MINUTE = 60
+# Under the hour: the signals deployment runs hourly, one at a time (CANCEL_NEW), so a hung run would
+# hold back every later one. A normal run takes seconds to a few minutes (embeddings on CPU).
+SIGNALS_TIMEOUT_S = 50 * MINUTE
+# On demand, over every item landed (or those since a date): hours at most on a large history.
+RECOMPUTE_TIMEOUT_S = 6 * 60 * MINUTE
+
+
+def _unreachable(db_path: str, flow_name: str, as_of: datetime | None, error: db.DatabaseLocked) -> State:
+    """The database is held by another process: note the attempt beside it, fail in one line."""
+    landing.record_unreachable_run(db_path, flow_name, as_of, str(error))
+    return Failed(message=str(error))
+
+
+def _publish(db_path: str, run_id: str, summary: dict) -> str | None:
+    """Publish the snapshot; if it cannot be, record the run as failed and return why."""
+    try:
+        db.publish_snapshot(db_path)
+    except db.SnapshotError as error:
+        with db.writer(db_path) as con:
+            landing.finish_run(con, run_id, "failed", {**summary, "error": str(error)})
+        return str(error)
+    return None
+
+
+@flow(name="signals", log_prints=True, timeout_seconds=SIGNALS_TIMEOUT_S)
 def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None) -> dict:
     """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the database (a DuckDB file or a
     `ducklake:` setting). as_of: the clock the marts report against (default now)."""
     log = get_run_logger()
     cfg = load_config(config_dir)
-    with db.writer(db_path) as con:
-        run_id = landing.start_run(con, "signals", as_of)
-        try:
-            summary = compute_signals(con, cfg, run_id, as_of)
-        except Exception as e:
-            landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
-            raise
-        landing.finish_run(con, run_id, "completed", {"signals": summary})
-    db.publish_snapshot(db_path)
+    try:
+        with db.writer(db_path) as con:
+            landing.import_unrecorded_runs(con, db_path)
+            run_id = landing.start_run(con, "signals", as_of)
+            try:
+                summary = db.retrying_conflicts(lambda: compute_signals(con, cfg, run_id, as_of),
+                                                what="computing signals")
+            except Exception as e:
+                landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
+                raise
+            landing.finish_run(con, run_id, "completed", {"signals": summary})
+    except db.DatabaseLocked as error:
+        return _unreachable(db_path, "signals", as_of, error)
+    if failure := _publish(db_path, run_id, {"signals": summary}):
+        return Failed(message=f"signals run {run_id}: {failure}")
     log.info("signals: %s", {k: v for k, v in summary.items() if not isinstance(v, (dict, list))})
     return {**summary, "run_id": run_id}
 
 
-@flow(name="recompute-signals", log_prints=True)
+@flow(name="recompute-signals", log_prints=True, timeout_seconds=RECOMPUTE_TIMEOUT_S)
 def recompute_signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB),
                       since: datetime | None = None, as_of: datetime | None = None) -> dict:
     """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the DuckDB file.
@@ -49,18 +81,24 @@ def recompute_signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_
     against (default: that of the latest run recorded, so a replayed history keeps its own clock)."""
     log = get_run_logger()
     cfg = load_config(config_dir)
-    with db.writer(db_path) as con:
-        if as_of is None:
-            row = con.execute("select max(as_of) from runs where as_of is not null").fetchone()
-            as_of = row[0] if row and row[0] else db.utcnow()
-        run_id = landing.start_run(con, "recompute-signals", as_of)
-        try:
-            summary = recompute(con, cfg, run_id, as_of, since)
-        except Exception as e:
-            landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
-            raise
-        landing.finish_run(con, run_id, "completed", {"signals": summary})
-    db.publish_snapshot(db_path)
+    try:
+        with db.writer(db_path) as con:
+            landing.import_unrecorded_runs(con, db_path)
+            if as_of is None:
+                row = con.execute("select max(as_of) from runs where as_of is not null").fetchone()
+                as_of = row[0] if row and row[0] else db.utcnow()
+            run_id = landing.start_run(con, "recompute-signals", as_of)
+            try:
+                summary = db.retrying_conflicts(lambda: recompute(con, cfg, run_id, as_of, since),
+                                                what="recomputing signals")
+            except Exception as e:
+                landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
+                raise
+            landing.finish_run(con, run_id, "completed", {"signals": summary})
+    except db.DatabaseLocked as error:
+        return _unreachable(db_path, "recompute-signals", as_of, error)
+    if failure := _publish(db_path, run_id, {"signals": summary}):
+        return Failed(message=f"recompute-signals run {run_id}: {failure}")
     log.info("recomputed signals: %s", summary)
     create_markdown_artifact(
         f"# Signals recomputed\n\nrun `{run_id}`, as of {as_of}, since {since or 'the beginning'}\n\n"

@@ -16,9 +16,12 @@ DuckLake has no PRIMARY KEY or UNIQUE constraints, so every upsert is a MERGE on
 from __future__ import annotations
 
 import atexit
+import errno
 import functools
+import glob
 import hashlib
 import importlib.util
+import logging
 import os
 import random
 import re
@@ -38,6 +41,10 @@ DEFAULT_DB = Path("var/desk.duckdb")
 LAKE_PREFIX = "ducklake:"
 LAKE_DATA_PATH_ENV = "DESK_LAKE_DATA_PATH"
 LAKE_ALIAS = "desk"
+# How long a writer waits for another process to release a DuckDB file before it gives up.
+LOCK_WAIT_ENV = "DESK_DB_LOCK_WAIT_S"
+DEFAULT_LOCK_WAIT_S = 120.0
+_LOCK_HOLDER_RE = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 # The extensions DuckLake needs, loaded from their PyPI packages (no network): entry point name ->
 # (package, file name in the package). DuckDB finds an extension's entry point by its file name.
 LAKE_EXTENSIONS = {
@@ -51,6 +58,21 @@ _TABLE_KEY_RE = re.compile(r",([ \t]*--[^\n]*)?\n[ \t]*(?:primary key|unique)\s*
 
 class StorageError(RuntimeError):
     """The database setting cannot be opened; the message names the setting and what to do."""
+
+
+class DatabaseLocked(StorageError):
+    """Another process held a DuckDB file for longer than a writer waits. `holder` is what DuckDB said
+    about it (its PID and program), with its command line when this machine can read it."""
+
+    def __init__(self, path: Path, waited_s: float, holder: str | None):
+        self.path, self.waited_s, self.holder = path, waited_s, holder
+        who = f"held by {holder}" if holder else "held by another process"
+        super().__init__(f"{path}: still {who} after waiting {waited_s:.0f} s; "
+                         f"nothing was written (raise {LOCK_WAIT_ENV} to wait longer)")
+
+
+class SnapshotError(StorageError):
+    """The analysts' snapshot could not be published; the message names the file and the reason."""
 
 
 def is_lake(target: Path | str) -> bool:
@@ -123,10 +145,25 @@ def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
+def configured_lock_wait_s() -> float:
+    """How long a writer waits for a DuckDB file another process holds (DESK_DB_LOCK_WAIT_S)."""
+    value = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not value:
+        return DEFAULT_LOCK_WAIT_S
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise StorageError(f"{LOCK_WAIT_ENV}={value!r} is not a number of seconds") from None
+    if seconds < 0:
+        raise StorageError(f"{LOCK_WAIT_ENV}={value!r} must not be negative")
+    return seconds
+
+
 def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False,
-            lock_wait_s: float = 120.0) -> duckdb.DuckDBPyConnection:
+            lock_wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to the database setting `path`: a DuckDB file or a `ducklake:` catalog. A write
-    connection applies pending migrations first."""
+    connection applies pending migrations first. A writer waits `lock_wait_s` (default
+    DESK_DB_LOCK_WAIT_S, else 120 s) for a file another process holds, then raises DatabaseLocked."""
     if is_lake(path):
         return _connect_lake(str(path), read_only=read_only)
     path = Path(path)
@@ -135,7 +172,7 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False,
         con.execute("set timezone = 'UTC'")
         return con
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect_waiting_for_lock(path, lock_wait_s)
+    con = _connect_waiting_for_lock(path, configured_lock_wait_s() if lock_wait_s is None else lock_wait_s)
     migrate(con)
     return con
 
@@ -148,10 +185,28 @@ def _connect_waiting_for_lock(path: Path, wait_s: float) -> duckdb.DuckDBPyConne
         try:
             return duckdb.connect(str(path))
         except duckdb.IOException as e:
-            if "lock" not in str(e).lower() or time.monotonic() + delay > deadline:
+            if "lock" not in str(e).lower():
                 raise
-            time.sleep(delay)
+            if time.monotonic() + delay > deadline:
+                # One line naming the holder, instead of DuckDB's message (which suggests read-only mode,
+                # of no use to a writer); `from None` keeps the traceback to this line.
+                raise DatabaseLocked(path, wait_s, lock_holder(str(e))) from None
+            time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 2.0)
+
+
+def lock_holder(message: str) -> str | None:
+    """The process DuckDB names in its lock error, with its command line if /proc shows it."""
+    found = _LOCK_HOLDER_RE.search(message)
+    if not found:
+        return None
+    pid, program = found["pid"], found["program"]
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    except OSError:
+        command = ""
+    return f"PID {pid} ({command or program})"
 
 
 def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -186,7 +241,11 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transaction"):
     """`work()` in one transaction. On a DuckLake, a commit lost to a concurrent writer that touched the
-    same data is rolled back and `work` runs again on the new state, so `work` must read what it needs."""
+    same data is rolled back and `work` runs again on the new state, so `work` must read what it needs.
+    Inside a transaction the caller already holds, `work` just joins it: the caller commits, and retries."""
+    if in_transaction(con):
+        return work()
+
     def attempt():
         con.execute("begin")
         try:
@@ -197,6 +256,20 @@ def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transact
             rollback_if_open(con)
             raise
     return _retrying_conflicts(attempt, what=what)
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` is inside an explicit transaction. Probing with BEGIN would not do: a failed BEGIN
+    aborts the transaction it ran in. In autocommit mode every statement is a transaction of its own,
+    so two statements in a row see different transaction ids; inside a transaction they see one."""
+    first = con.execute("select current_transaction_id()").fetchone()[0]
+    return con.execute("select current_transaction_id()").fetchone()[0] == first
+
+
+def retrying_conflicts(work, *, what: str):
+    """`work()`, run again after a lost DuckLake commit. For work that manages its own transactions and
+    leaves nothing half-done when it fails (it rolls back), so running it again is safe."""
+    return _retrying_conflicts(work, what=what)
 
 
 def is_conflict(error: BaseException) -> bool:
@@ -270,21 +343,58 @@ def snapshot_path(path: Path | str) -> Path | str:
 def publish_snapshot(path: Path | str = DEFAULT_DB) -> Path | str:
     """Copy the (closed, checkpointed) database beside itself and atomically swap it in as the
     read-only snapshot analysts open. Readers of the previous snapshot keep their open file.
-    A lake publishes every commit by itself."""
+    A lake publishes every commit by itself.
+
+    A copy that fails (a full disk) is removed at once, and so is any copy an earlier publish left
+    behind (killed mid-copy): partial copies would otherwise hold the space every later copy needs.
+    Raises SnapshotError; the previous snapshot stays in place."""
     if is_lake(path):
         return str(path)
     path = Path(path)
     target = snapshot_path(path)
-    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-    # Copy under the writer's lock: another process checkpointing mid-copy would tear the snapshot.
+    tmp = target.with_name(f"{target.name}{SNAPSHOT_TMP_MARK}{os.getpid()}")
+    # Copy and swap under the writer's lock: another process checkpointing mid-copy would tear the
+    # snapshot, and no other publish can be under way, so every partial copy found here is a leftover.
     con = connect(path)
     try:
+        remove_snapshot_leftovers(target)
         con.execute("checkpoint")
-        shutil.copyfile(path, tmp)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except OSError as error:
+            tmp.unlink(missing_ok=True)
+            raise SnapshotError(f"{target}: the snapshot could not be published: {_disk_reason(error, path)}; "
+                                "the partial copy was removed and analysts keep the previous snapshot") from error
     finally:
         con.close()
-    os.replace(tmp, target)
     return target
+
+
+SNAPSHOT_TMP_MARK = ".tmp-"
+
+
+def remove_snapshot_leftovers(target: Path) -> list[Path]:
+    """Delete partial snapshot copies (`<snapshot>.tmp-<pid>`); call only under the writer's lock."""
+    removed = []
+    for leftover in target.parent.glob(f"{glob.escape(target.name)}{SNAPSHOT_TMP_MARK}*"):
+        leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    if removed:
+        logging.getLogger(__name__).warning("removed %d partial snapshot copies left by an earlier run: %s",
+                                            len(removed), ", ".join(str(p) for p in removed))
+    return removed
+
+
+def _disk_reason(error: OSError, database: Path) -> str:
+    if error.errno != errno.ENOSPC:
+        return f"{type(error).__name__}: {error.strerror or error}"
+    try:
+        free = shutil.disk_usage(database.parent).free
+        needed = database.stat().st_size
+    except OSError:
+        return "the disk is full"
+    return f"the disk is full (the copy needs {needed / 1e6:.1f} MB, {free / 1e6:.1f} MB free)"
 
 
 def sha256_text(*parts: str | None) -> str:

@@ -7,11 +7,14 @@ row and its earlier text moves to item_history.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import uuid
 import zlib
 from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -29,6 +32,7 @@ ITEM_COLUMNS = [
 _ITEM_FIELDS = [f.name for f in fields(Item)]
 # What a landing of an already landed item may change (the kind stays as first landed).
 _UPDATED_COLUMNS = [c for c in ITEM_COLUMNS if c not in ("source_id", "item_id", "kind", "content_sha256")]
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -72,12 +76,16 @@ def land_fetches(con: duckdb.DuckDBPyConnection, run_id: str, fetches: list[Fetc
                            columns=["content_sha256", "body_zlib", "bytes"])
     con.register("incoming_fetches", fetch_df)
     con.register("incoming_bodies", body_df)
-    try:
+
+    def write() -> None:
         con.execute("""
             merge into raw_bodies using incoming_bodies using (content_sha256)
             when not matched then insert by name
         """)
         con.execute("insert into raw_fetches by name select * from incoming_fetches")
+
+    try:
+        db.transaction(con, write, what=f"landing {len(rows)} fetches")
     finally:
         con.unregister("incoming_fetches")
         con.unregister("incoming_bodies")
@@ -236,7 +244,8 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, rows: li
                                "check_name", "reason", "payload"])
     con.register("incoming_quarantine", df)
     try:
-        con.execute("insert into quarantine by name select * from incoming_quarantine")
+        db.transaction(con, lambda: con.execute("insert into quarantine by name select * from incoming_quarantine"),
+                       what=f"quarantining {len(df)} rows")
     finally:
         con.unregister("incoming_quarantine")
     return len(df)
@@ -244,25 +253,102 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, rows: li
 
 def start_run(con: duckdb.DuckDBPyConnection, flow: str, as_of: datetime | None, run_id: str | None = None) -> str:
     run_id = run_id or uuid.uuid4().hex[:16]
-    con.execute("insert into runs (run_id, flow, started_at, status, as_of) values (?, ?, ?, 'running', ?)",
-                [run_id, flow, utcnow(), as_of])
+    db.transaction(con, lambda: con.execute(
+        "insert into runs (run_id, flow, started_at, status, as_of) values (?, ?, ?, 'running', ?)",
+        [run_id, flow, utcnow(), as_of]), what=f"starting run {run_id}")
     return run_id
 
 
 def mark_abandoned_runs(con: duckdb.DuckDBPyConnection, older_than: timedelta = timedelta(hours=2)) -> int:
     """Runs still 'running' long after they started were killed; say so rather than leave them open."""
     horizon = utcnow() - older_than
-    abandoned = con.execute("select count(*) from runs where status = 'running' and started_at < ?",
-                            [horizon]).fetchone()[0]
-    if abandoned:
-        con.execute("update runs set status = 'abandoned', finished_at = ? where status = 'running' and started_at < ?",
-                    [utcnow(), horizon])
-    return abandoned
+
+    def write() -> int:
+        abandoned = con.execute("select count(*) from runs where status = 'running' and started_at < ?",
+                                [horizon]).fetchone()[0]
+        if abandoned:
+            con.execute("update runs set status = 'abandoned', finished_at = ? "
+                        "where status = 'running' and started_at < ?", [utcnow(), horizon])
+        return abandoned
+
+    return db.transaction(con, write, what="marking abandoned runs")
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: dict) -> None:
-    con.execute("update runs set finished_at = ?, status = ?, summary = ? where run_id = ?",
-                [utcnow(), status, json.dumps(summary, default=str), run_id])
+    db.transaction(con, lambda: con.execute(
+        "update runs set finished_at = ?, status = ?, summary = ? where run_id = ?",
+        [utcnow(), status, json.dumps(summary, default=str), run_id]), what=f"finishing run {run_id}")
+
+
+# ---- runs that could not reach the database ----------------------------------------------------------
+# A run that cannot open a DuckDB file (another process holds it) cannot write its `runs` row there.
+# It appends the attempt to a side file beside the database instead, and the next writer that gets the
+# database moves those attempts into `runs` as failed runs and removes the file.
+
+UNRECORDED_SUFFIX = ".unrecorded-runs.jsonl"
+
+
+def unrecorded_runs_path(db_path: str | Path) -> Path | None:
+    """The side file for a DuckDB file; None for a lake (its catalog has no file lock to wait on)."""
+    if db.is_lake(db_path):
+        return None
+    return Path(str(db_path) + UNRECORDED_SUFFIX)
+
+
+def record_unreachable_run(db_path: str | Path, flow: str, as_of: datetime | None, error: str) -> str | None:
+    """Note a run that never reached the database; returns its run id (None for a lake)."""
+    side = unrecorded_runs_path(db_path)
+    if side is None:
+        return None
+    run_id = uuid.uuid4().hex[:16]
+    now = utcnow().isoformat()
+    line = json.dumps(dict(run_id=run_id, flow=flow, started_at=now, finished_at=now,
+                           as_of=as_of.isoformat() if as_of else None, error=error))
+    side.parent.mkdir(parents=True, exist_ok=True)
+    with open(side, "a", encoding="utf-8") as f:      # one short line: appends do not interleave
+        f.write(line + "\n")
+    return run_id
+
+
+def import_unrecorded_runs(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> int:
+    """Move the attempts noted in the side file into `runs` as failed runs; returns how many. Call it
+    holding the write connection, so that no other writer imports at the same time."""
+    side = unrecorded_runs_path(db_path)
+    if side is None or not side.exists():
+        return 0
+    # Rename first: a run failing to get the lock right now appends to a new side file meanwhile.
+    claimed = side.with_name(f"{side.name}.importing-{os.getpid()}")
+    os.replace(side, claimed)
+    data = claimed.read_bytes()
+    rows = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            rows.append([r["run_id"], r["flow"], r["started_at"], r["finished_at"], r.get("as_of"),
+                         json.dumps({"status": "failed", "error": r["error"]})])
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("%s: line %d is not a run record (%s); skipped", side, number, error)
+
+    def write() -> None:
+        for row in rows:
+            con.execute("""
+                merge into runs using (select ? as run_id, ? as flow, cast(? as timestamptz) as started_at,
+                                              cast(? as timestamptz) as finished_at, cast(? as timestamptz) as as_of,
+                                              ? as summary) as n
+                using (run_id)
+                when not matched then insert (run_id, flow, started_at, finished_at, status, as_of, summary)
+                    values (n.run_id, n.flow, n.started_at, n.finished_at, 'failed', n.as_of, n.summary)
+            """, row)
+
+    db.transaction(con, write, what=f"recording {len(rows)} runs that could not reach the database")
+    late = claimed.read_bytes()[len(data):]          # appended between the rename and the read's end
+    if late:
+        with open(side, "ab") as f:
+            f.write(late)
+    claimed.unlink()
+    return len(rows)
 
 
 def record_source_runs(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[dict]) -> None:
@@ -272,12 +358,12 @@ def record_source_runs(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[d
     df["run_id"] = run_id
     con.register("incoming_run_sources", df)
     try:
-        con.execute("""
+        db.transaction(con, lambda: con.execute("""
             merge into run_sources using incoming_run_sources as n using (run_id, source_id)
             when matched then update set
                 pages_fetched = n.pages_fetched, items_parsed = n.items_parsed, items_new = n.items_new,
                 items_updated = n.items_updated, rejects = n.rejects, status = n.status, error = n.error
             when not matched then insert by name
-        """)
+        """), what=f"recording {len(df)} sources of run {run_id}")
     finally:
         con.unregister("incoming_run_sources")

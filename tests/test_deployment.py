@@ -32,8 +32,11 @@ PREFECT = Path(sys.executable).with_name("prefect")
 AS_OF = datetime(2026, 6, 28, 19, 5, tzinfo=timezone.utc)     # the demo's first run time
 ENTRYPOINTS = {
     "flows/hourly.py:hourly", "flows/report.py:report", "flows/backfill.py:backfill",
-    "flows/signals.py:recompute_signals", "flows/signals.py:signals",
+    "flows/signals.py:recompute_signals", "flows/signals.py:signals", "flows/alerts.py:alert",
 }
+# The alerts prefect.yaml declares: automation name -> the flow whose runs it watches.
+ALERTS = {"hourly run failed": "hourly", "report run failed": "report"}
+DID_NOT_COMPLETE = {"prefect.flow-run.Failed", "prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"}
 
 
 def prefect_spec() -> dict:
@@ -75,7 +78,8 @@ def test_deployments_name_real_flows_and_their_parameters():
         assert env["DO_NOT_TRACK"] == "1" and env["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false", name
         assert "password" not in json.dumps(d).lower(), f"{name}: secrets belong in a block, not in prefect.yaml"
         # One setting moves every deployment from the DuckDB file to a DuckLake.
-        assert d["parameters"]["db_path"] == spec["definitions"]["database"], name
+        if d["entrypoint"] != "flows/alerts.py:alert":       # the alert reads the Prefect API only
+            assert d["parameters"]["db_path"] == spec["definitions"]["database"], name
     assert deployments["us-iran-talks"]["work_pool"]["job_variables"]["env"]["DESK_SMTP_BLOCK"] == "desk-smtp"
     # The backfill's range has no default: it must be given at each run.
     required = [p.name for p in inspect.signature(flow_function("flows/backfill.py:backfill")).parameters.values()
@@ -83,6 +87,27 @@ def test_deployments_name_real_flows_and_their_parameters():
     assert required == ["start", "end"]
     assert spec["pull"] == [{"prefect.deployments.steps.set_working_directory":
                              {"directory": "{{ project-folder.stdout }}"}}]
+
+
+def labels(value) -> list[str]:
+    """A resource filter's value: one label or a list of them."""
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_failed_hourly_and_report_runs_start_an_alert():
+    from prefect.cli.deploy._triggers import _initialize_deployment_triggers
+    from flows.alerts import alert
+    deployments = {d["name"]: d for d in prefect_spec()["deployments"]}
+    triggers = _initialize_deployment_triggers("alert", deployments["alert"]["triggers"])
+    assert {t.name: labels(t.match_related["prefect.resource.name"]) for t in triggers} == \
+        {name: [watched] for name, watched in ALERTS.items()}
+    for t in triggers:
+        assert t.enabled and t.posture == "Reactive" and set(t.expect) == DID_NOT_COMPLETE, t.name
+        assert labels(t.match["prefect.resource.id"]) == ["prefect.flow-run.*"], t.name
+        assert labels(t.match_related["prefect.resource.role"]) == ["flow"], t.name
+        assert set(t.parameters) <= set(inspect.signature(alert.fn).parameters), t.name
+    # No trigger watches the alert flow itself: a failing alert must not start another.
+    assert "alert" not in ALERTS.values()
 
 
 # --- a real server and worker -------------------------------------------------------------------------
@@ -235,6 +260,17 @@ def test_hourly_deployment_runs_on_a_worker_and_lands_the_mirror_in_duckdb(tmp_p
         # The build step recorded the folder `prefect deploy` ran in; flow runs start there.
         assert hourly["pull_steps"] == [{"prefect.deployments.steps.set_working_directory":
                                          {"directory": str(ROOT)}}]
+        # The alerts exist as automations that run the alert deployment.
+        automations = {a["name"]: a for a in api(api_url, "POST", "/automations/filter", {})}
+        for name, watched in ALERTS.items():
+            assert name in automations, f"alert {name!r} was not created; automations: {sorted(automations)}"
+            automation = automations[name]
+            trigger = automation["trigger"]
+            assert automation["enabled"] and set(trigger["expect"]) == DID_NOT_COMPLETE, automation
+            assert labels(trigger["match_related"]["prefect.resource.name"]) == [watched], automation
+            [action] = automation["actions"]
+            assert action["type"] == "run-deployment" and action["deployment_id"] == deployed["alert"]["id"], action
+            assert action["parameters"] == {"flow_run": "{{ event.resource.id }}"}, action
         report = deployed["us-iran-talks"]
         assert report["schedules"][0]["schedule"]["timezone"] == "Europe/London"
         assert report["job_variables"]["env"]["DESK_SMTP_BLOCK"] == "desk-smtp"

@@ -135,6 +135,44 @@ def test_reruns_keep_every_key_unique_and_readers_see_whole_commits(lake):
         reader.close()
 
 
+def test_run_bookkeeping_of_writers_at_once_survives_commit_conflicts(lake):
+    # Regression: a DuckLake commit that updates `runs` or `run_sources` conflicts with any other
+    # writer's commit to the same table in between, whichever rows each touched; `finish_run` was not
+    # retried, so one of two ingest workers failed at its very end ("Transaction conflict").
+    db.connect(lake).close()
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def bookkeeping(worker: str) -> None:
+        con = db.connect(lake)
+        try:
+            start.wait()
+            for _ in range(8):
+                landing.mark_abandoned_runs(con)
+                run_id = landing.start_run(con, "hourly", None)
+                landing.record_source_runs(con, run_id, [dict(
+                    source_id=worker, kind="telegram", pages_fetched=1, items_parsed=0, items_new=0,
+                    items_updated=0, rejects=0, status="ok", error=None)])
+                landing.finish_run(con, run_id, "completed", {"worker": worker})
+        except BaseException as error:   # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+        finally:
+            con.close()
+
+    threads = [threading.Thread(target=bookkeeping, args=(w,)) for w in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    con = db.connect(lake, read_only=True)
+    try:
+        assert con.execute("select status, count(*) from runs group by status").fetchall() == [("completed", 16)]
+        assert con.execute("select count(*) from run_sources").fetchone()[0] == 16
+    finally:
+        con.close()
+
+
 # --- two ingest processes on one lake -----------------------------------------------------------------
 
 def start_ingest(cfg: Path, setting: str, sources: list[str], home: Path, extra: list[str]) -> subprocess.Popen:
