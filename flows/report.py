@@ -343,7 +343,7 @@ def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/de
     try:
         with ledger_writer(db_path) as con:
             status = ledger.get(con, built["report_id"]).status
-    except duckdb.Error as e:   # still locked: the run reports what it knows and fails below
+    except (duckdb.Error, db.StorageError) as e:   # still locked: the run reports what it knows and fails below
         status = f"unknown (the ledger could not be read: {_first_line(e)})"
     delivery.pop("retry")
     result = dict(watchlist_id=wl.id, report_id=built["report_id"], built=built["built"], status=status,
