@@ -26,7 +26,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from tasks import db
-from tasks.config import ConfigError, Watchlist, WatchlistsFile, load_model
+from tasks.config import ConfigError, Watchlist, WatchlistsFile, env_seconds, load_model
 from tasks.report import ledger
 from tasks.report.build import Report, as_utc, build_report, report_id_for
 from tasks.report.chart import story_chart_png
@@ -121,43 +121,17 @@ class ReportNotDelivered(RuntimeError):
 
 # Ledger writes around a send wait this long for another writer's lock (an overlapping run): long enough
 # to ride out a normal run's write, short of the claim lease, so the lease outlives a sender that waits.
-LOCK_WAIT_ENV = "DESK_REPORT_LOCK_WAIT_S"
 RETRIES_ENV = "DESK_REPORT_RETRIES"
 RETRY_DELAY_ENV = "DESK_REPORT_RETRY_DELAY_S"
 MAX_RETRY_DELAY_S = 15 * 60
 
 
-def _seconds(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
-    if seconds < 0:
-        raise ValueError(f"{name} must not be negative, not {value!r}")
-    return seconds
-
-
 def retry_delays() -> list[float]:
     """Seconds to wait before each retry of the send within one run: DESK_REPORT_RETRIES (3) retries,
     the first after DESK_REPORT_RETRY_DELAY_S (60), doubling, capped at 15 min; jittered when used."""
-    retries = int(_seconds(RETRIES_ENV, 3))
-    first = _seconds(RETRY_DELAY_ENV, 60.0)
+    retries = int(env_seconds(RETRIES_ENV, 3))
+    first = env_seconds(RETRY_DELAY_ENV, 60.0)
     return [min(first * 2 ** i, MAX_RETRY_DELAY_S) for i in range(retries)]
-
-
-@contextmanager
-def ledger_writer(db_path: str) -> Iterator:
-    """db.writer with the report's lock wait (DESK_REPORT_LOCK_WAIT_S, default 120 s)."""
-    con = db.connect(db_path, lock_wait_s=_seconds(LOCK_WAIT_ENV, 120.0))
-    try:
-        yield con
-        if not db.is_lake(db_path):
-            con.execute("checkpoint")
-    finally:
-        con.close()
 
 
 def _first_line(error: BaseException) -> str:
@@ -200,14 +174,14 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
     smtp_host = settings.describe()
     out = dict(sent=[], delayed=[], delivered={}, deferred={}, refused={}, failed={}, waiting={},
                possible_duplicates=[], unrecorded={}, pending=[], retry=False)
-    with ledger_writer(db_path) as con:
+    with db.writer(db_path) as con:
         candidates = ledger.pending_ids(con, watchlist_id)
     session_failure: BaseException | None = None
     for report_id in candidates:
         if session_failure is not None:           # the server is down or refuses us: the rest wait too
             out["failed"][report_id] = _first_line(session_failure)
             continue
-        with ledger_writer(db_path) as con:
+        with db.writer(db_path) as con:
             entry = ledger.claim(con, report_id, now=db.utcnow(), holder=holder)
             if entry is None or entry.status != "pending":
                 continue
@@ -221,7 +195,7 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
         intent = {}
 
         def record_intent(recipients: list[str]) -> None:
-            with ledger_writer(db_path) as con:
+            with db.writer(db_path) as con:
                 ledger.record_intent(con, report_id, at=started, smtp_host=smtp_host, message_id=entry.message_id,
                                      recipients=recipients, possible_duplicate=possible_duplicate)
             intent["recorded"] = True
@@ -244,7 +218,7 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
             details.append(f"after the server accepted it: {delivery.after_accept_error}")
         error = "; ".join(([error] if error else []) + details) or None
         try:
-            with ledger_writer(db_path) as con:
+            with db.writer(db_path) as con:
                 entry = ledger.record_attempt(
                     con, report_id, at=started, finished_at=db.utcnow(), smtp_host=smtp_host, outcome=outcome,
                     accepted=accepted, deferred=list(deferred), refused=list(refused), error=error,
@@ -341,7 +315,7 @@ def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/de
                     ", ".join(delivery["pending"]), attempt + 1, len(delays), wait)
         time.sleep(wait)
     try:
-        with ledger_writer(db_path) as con:
+        with db.writer(db_path) as con:
             status = ledger.get(con, built["report_id"]).status
     except (duckdb.Error, db.StorageError) as e:   # still locked: the run reports what it knows and fails below
         status = f"unknown (the ledger could not be read: {_first_line(e)})"

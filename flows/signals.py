@@ -12,7 +12,9 @@ a date) with the current watch lists and rebuild every story's marts. Story assi
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -48,27 +50,49 @@ def _publish(db_path: str, run_id: str, summary: dict) -> str | None:
     return None
 
 
+def _latest_run_clock(con) -> datetime:
+    """The clock of the latest run recorded, so a replayed history keeps its own clock."""
+    row = con.execute("select max(as_of) from runs where as_of is not null").fetchone()
+    return row[0] if row and row[0] else db.utcnow()
+
+
+def _recorded_run(db_path: str, flow_name: str, as_of: datetime | None, what: str,
+                  work: Callable[[Any, str, datetime | None], dict],
+                  default_clock: Callable[[Any], datetime] | None = None) -> tuple[str, datetime | None, dict] | State:
+    """`work(con, run_id, as_of)` as one recorded run: started and finished in `runs` (failed, with the
+    error, when it raises), retried whole on a lake's commit conflict, then the snapshot published.
+    Returns (run id, clock, summary), or a Failed state when the database is held or the snapshot
+    cannot be published (both recorded first)."""
+    try:
+        with db.writer(db_path) as con:
+            landing.import_unrecorded_runs(con, db_path)
+            if as_of is None and default_clock is not None:
+                as_of = default_clock(con)
+            run_id = landing.start_run(con, flow_name, as_of)
+            try:
+                summary = db.retrying_conflicts(lambda: work(con, run_id, as_of), what=what)
+            except Exception as e:
+                landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
+                raise
+            landing.finish_run(con, run_id, "completed", {"signals": summary})
+    except db.DatabaseLocked as error:
+        return _unreachable(db_path, flow_name, as_of, error)
+    if failure := _publish(db_path, run_id, {"signals": summary}):
+        return Failed(message=f"{flow_name} run {run_id}: {failure}")
+    return run_id, as_of, summary
+
+
 @flow(name="signals", log_prints=True, timeout_seconds=SIGNALS_TIMEOUT_S)
 def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None) -> dict:
     """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the database (a DuckDB file or a
     `ducklake:` setting). as_of: the clock the marts report against (default now)."""
     log = get_run_logger()
     cfg = load_config(config_dir)
-    try:
-        with db.writer(db_path) as con:
-            landing.import_unrecorded_runs(con, db_path)
-            run_id = landing.start_run(con, "signals", as_of)
-            try:
-                summary = db.retrying_conflicts(lambda: compute_signals(con, cfg, run_id, as_of),
-                                                what="computing signals")
-            except Exception as e:
-                landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
-                raise
-            landing.finish_run(con, run_id, "completed", {"signals": summary})
-    except db.DatabaseLocked as error:
-        return _unreachable(db_path, "signals", as_of, error)
-    if failure := _publish(db_path, run_id, {"signals": summary}):
-        return Failed(message=f"signals run {run_id}: {failure}")
+    done = _recorded_run(db_path, "signals", as_of, "computing signals",
+                         lambda con, run_id, clock: compute_signals(con, cfg, run_id, clock))
+    if isinstance(done, State):
+        return done
+    run_id, _, summary = done
     log.info("signals: %s", {k: v for k, v in summary.items() if not isinstance(v, (dict, list))})
     return {**summary, "run_id": run_id}
 
@@ -81,24 +105,12 @@ def recompute_signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_
     against (default: that of the latest run recorded, so a replayed history keeps its own clock)."""
     log = get_run_logger()
     cfg = load_config(config_dir)
-    try:
-        with db.writer(db_path) as con:
-            landing.import_unrecorded_runs(con, db_path)
-            if as_of is None:
-                row = con.execute("select max(as_of) from runs where as_of is not null").fetchone()
-                as_of = row[0] if row and row[0] else db.utcnow()
-            run_id = landing.start_run(con, "recompute-signals", as_of)
-            try:
-                summary = db.retrying_conflicts(lambda: recompute(con, cfg, run_id, as_of, since),
-                                                what="recomputing signals")
-            except Exception as e:
-                landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
-                raise
-            landing.finish_run(con, run_id, "completed", {"signals": summary})
-    except db.DatabaseLocked as error:
-        return _unreachable(db_path, "recompute-signals", as_of, error)
-    if failure := _publish(db_path, run_id, {"signals": summary}):
-        return Failed(message=f"recompute-signals run {run_id}: {failure}")
+    done = _recorded_run(db_path, "recompute-signals", as_of, "recomputing signals",
+                         lambda con, run_id, clock: recompute(con, cfg, run_id, clock, since),
+                         default_clock=_latest_run_clock)
+    if isinstance(done, State):
+        return done
+    run_id, as_of, summary = done
     log.info("recomputed signals: %s", summary)
     create_markdown_artifact(
         f"# Signals recomputed\n\nrun `{run_id}`, as of {as_of}, since {since or 'the beginning'}\n\n"

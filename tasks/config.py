@@ -301,6 +301,21 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
 
 
+def env_seconds(name: str, default: float, *, positive: bool = False) -> float:
+    """A duration setting from the environment (unset or empty: `default`); a bad value is one line
+    naming the variable."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number of seconds") from None
+    if seconds < 0 or (positive and seconds == 0):
+        raise ValueError(f"{name}={value!r} must be {'positive' if positive else 'zero or more'}")
+    return seconds
+
+
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 

@@ -35,6 +35,8 @@ from typing import Iterator
 
 import duckdb
 
+from tasks.config import env_seconds
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 DEFAULT_DB = Path("var/desk.duckdb")
@@ -147,23 +149,15 @@ def rollback_if_open(con: duckdb.DuckDBPyConnection) -> None:
 
 def configured_lock_wait_s() -> float:
     """How long a writer waits for a DuckDB file another process holds (DESK_DB_LOCK_WAIT_S)."""
-    value = os.environ.get(LOCK_WAIT_ENV, "").strip()
-    if not value:
-        return DEFAULT_LOCK_WAIT_S
     try:
-        seconds = float(value)
-    except ValueError:
-        raise StorageError(f"{LOCK_WAIT_ENV}={value!r} is not a number of seconds") from None
-    if seconds < 0:
-        raise StorageError(f"{LOCK_WAIT_ENV}={value!r} must not be negative")
-    return seconds
+        return env_seconds(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT_S)
+    except ValueError as e:
+        raise StorageError(str(e)) from None
 
 
-def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False,
-            lock_wait_s: float | None = None) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the database setting `path`: a DuckDB file or a `ducklake:` catalog. A write
-    connection applies pending migrations first. A writer waits `lock_wait_s` (default
-    DESK_DB_LOCK_WAIT_S, else 120 s) for a file another process holds, then raises DatabaseLocked."""
+    connection applies pending migrations first. A writer waits DESK_DB_LOCK_WAIT_S (else 120 s) for a file another process holds, then raises DatabaseLocked."""
     if is_lake(path):
         return _connect_lake(str(path), read_only=read_only)
     path = Path(path)
@@ -172,7 +166,7 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False,
         con.execute("set timezone = 'UTC'")
         return con
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect_waiting_for_lock(path, configured_lock_wait_s() if lock_wait_s is None else lock_wait_s)
+    con = _connect_waiting_for_lock(path, configured_lock_wait_s())
     migrate(con)
     return con
 

@@ -5,6 +5,8 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import duckdb
+
 from mirror.scenario_types import Outlet, Post, PricePoint, Scenario, ScenarioMarket
 
 T0 = datetime(2026, 6, 28, 12, 0, tzinfo=timezone.utc)
@@ -67,3 +69,12 @@ def write_config(folder: Path, base_url: str, *, x_instances: tuple[str, ...] = 
             keywords: {en: [blockade]}
         """) + markets + "    report:\n      recipients: [desk@example.org]\n", encoding="utf-8")
     return folder
+
+
+def query(db: str | Path, sql: str, *params) -> list[tuple]:
+    """Rows of a read-only query on a DuckDB file, the connection closed again (a writer may follow)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()

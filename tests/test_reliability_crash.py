@@ -17,14 +17,13 @@ import zlib
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.hourly import hourly
 from mirror.scenario_types import Scenario
 from mirror.server import MirrorServer
 from tasks import db as desk_db
-from tests.pipeline_helpers import T0, small_scenario, write_config
+from tests.pipeline_helpers import T0, small_scenario, write_config, query
 from tests.reliability_table import record_outcome
 
 pytestmark = pytest.mark.slow
@@ -73,14 +72,6 @@ def finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str]:
         proc.kill()
         out, _ = proc.communicate()
     return proc.returncode, out
-
-
-def query(db: str, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(db, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def expected_items(sc: Scenario) -> dict[str, set[str]]:

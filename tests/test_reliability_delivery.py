@@ -206,7 +206,7 @@ class DatabaseLocker:
 
 def test_a_delivery_the_locked_database_could_not_record_leaves_its_trace_and_a_marked_copy(
         desk_db, smtp, tmp_path, monkeypatch):
-    monkeypatch.setenv("DESK_REPORT_LOCK_WAIT_S", "2")   # instead of 120 s
+    monkeypatch.setenv("DESK_DB_LOCK_WAIT_S", "2")   # instead of 120 s
     monkeypatch.setenv("DESK_SMTP_TIMEOUT", "60")        # the server holds its 250 while the lock is taken
     locker = DatabaseLocker(desk_db)
     smtp.on_accept = locker.lock                          # locked right before the server's 250

@@ -13,13 +13,12 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 
 from flows.hourly import hourly
 from mirror.scenario_types import Outlet, Post, PricePoint, Scenario, ScenarioMarket
 from mirror.server import MirrorServer
-from tests.pipeline_helpers import T0, telegram_posts, write_config
+from tests.pipeline_helpers import T0, telegram_posts, write_config, query
 from tests.reliability_table import record_outcome
 
 pytestmark = pytest.mark.slow
@@ -92,14 +91,6 @@ def expected_items(sc: Scenario, as_of: datetime) -> dict[str, set[str]]:
 def expected_odds(sc: Scenario, as_of: datetime) -> set[tuple[str, datetime]]:
     points = [p.t for p in sc.markets[0].history if p.t <= as_of]
     return {(o, t) for t in points for o in ("Yes", "No")}
-
-
-def query(db: str, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(db, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def landed_items(db: str) -> dict[str, list[str]]:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import duckdb
 import pytest
 
 from flows.hourly import hourly
 from mirror.feeds import render_nitter_rss, render_rss
 from mirror.server import MirrorServer, nest_middle_post
 from mirror.telegram_page import render_channel_page
-from tests.pipeline_helpers import T0, small_scenario, write_config
+from tests.pipeline_helpers import T0, small_scenario, write_config, query
 from tests.reliability_table import record_outcome
 
 pytestmark = pytest.mark.slow
@@ -30,14 +29,6 @@ AS_OF = T0 + timedelta(hours=2)
 SOURCES = {"alpha": ("telegram", "alpha_news"), "wirebird": ("x", "wirebird"), "worldfeed": ("rss", "worldfeed")}
 FAULT_PATHS = {"alpha": ["/telegram/s/alpha_news"], "wirebird": ["/nitter-a/wirebird/", "/nitter-b/wirebird/"],
                "worldfeed": ["/rss/worldfeed.xml"]}
-
-
-def query(db: str, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(db, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def expected_texts(scenario, source_id: str) -> dict[str, str]:

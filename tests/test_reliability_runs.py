@@ -24,7 +24,7 @@ from flows.hourly import RunFailed, hourly
 from mirror.server import MirrorServer
 from tasks import db as desk_db
 from tasks.landing import UNRECORDED_SUFFIX
-from tests.pipeline_helpers import T0, small_scenario, write_config
+from tests.pipeline_helpers import T0, small_scenario, write_config, query
 from tests.reliability_table import record_outcome
 
 pytestmark = pytest.mark.slow
@@ -43,14 +43,6 @@ def env(tmp_path):
     with MirrorServer(sc, as_of=AS_OF) as mirror:
         cfg = write_config(tmp_path / "config", mirror.base_url)
         yield mirror, str(cfg), sc
-
-
-def query(db: str | Path, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def lost_and_duplicated(db: str | Path, sc) -> tuple[int, int]:

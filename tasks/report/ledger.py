@@ -12,12 +12,12 @@ copy is marked as a possible duplicate.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
 
+from tasks.config import env_seconds
 from tasks.db import transaction
 
 LEASE_ENV = "DESK_REPORT_LEASE_S"
@@ -27,16 +27,7 @@ DEFAULT_LEASE = timedelta(minutes=10)
 def lease() -> timedelta:
     """How long a claim holds a report: longer than one report's send and its two ledger writes can take
     (SMTP timeouts and the database lock wait), so a live sender never loses it. DESK_REPORT_LEASE_S."""
-    value = os.environ.get(LEASE_ENV, "").strip()
-    if not value:
-        return DEFAULT_LEASE
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"{LEASE_ENV} must be a number of seconds, not {value!r}") from None
-    if seconds <= 0:
-        raise ValueError(f"{LEASE_ENV} must be positive, not {value!r}")
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=env_seconds(LEASE_ENV, DEFAULT_LEASE.total_seconds(), positive=True))
 
 
 @dataclass(frozen=True, slots=True)
