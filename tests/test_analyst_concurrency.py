@@ -65,14 +65,15 @@ WRITER = textwrap.dedent("""
 
 # A second writer arriving while the first one holds the file: db.connect waits for the lock.
 SECOND_WRITER = textwrap.dedent("""
-    import json, sys, time
+    import json, os, sys, time
     from pathlib import Path
     from tasks import db, landing
+    os.environ["DESK_DB_LOCK_WAIT_S"] = "60"
     live, first_ready = sys.argv[1], Path(sys.argv[2])
     while not first_ready.exists():
         time.sleep(0.01)
     started = time.monotonic()
-    con = db.connect(live, lock_wait_s=60)
+    con = db.connect(live)
     waited = time.monotonic() - started
     run_id = landing.start_run(con, "backfill", None)
     con.close()
