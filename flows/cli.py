@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -51,7 +51,6 @@ _PASS_THROUGH = [
     ("demo", "flows.demo", "main", "replay the built-in news day through the local mirror into var/demo.duckdb"),
     ("test", "pytest", "main", "the test suite (pytest; e.g. ./run test -q tests/test_check.py)"),
     ("bench", "bench.__main__", "main", "benchmarks: prints a table, writes bench/results/latest.json"),
-    ("backfill", "flows.backfill", "main", "land a past date range (Telegram pages back; feeds once)"),
     ("mirror", "mirror.server", "main", "serve a scenario on a local mirror (127.0.0.1:8765)"),
     ("group", "tasks.stories.grouping", "main", "group a CSV/JSONL stream into stories"),
     ("statements", "tasks.signals.statements", "main",
@@ -62,23 +61,9 @@ _PASS_THROUGH = [
 _OWN_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
 
-def _option_value(args: list[str], name: str, default: str) -> str:
-    """The value of `--name VALUE` or `--name=VALUE` in a command's own arguments (the last one wins)."""
-    value = default
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            value = args[i + 1]
-        elif arg.startswith(name + "="):
-            value = arg.split("=", 1)[1]
-    return value
-
-
 def _add_pass_through(name: str, module: str, function: str, help_text: str) -> None:
     def command(ctx: typer.Context) -> None:
-        args = list(ctx.args)
-        if name == "backfill" and not {"-h", "--help"} & set(args):
-            _check_or_exit(_option_value(args, "--config", DEFAULT_CONFIG))
-        code = getattr(importlib.import_module(module), function)(args)
+        code = getattr(importlib.import_module(module), function)(list(ctx.args))
         raise typer.Exit(int(code) if code is not None else 0)
 
     app.command(name, help=f"{help_text}. Options: ./run {name} --help", short_help=help_text,
@@ -189,6 +174,40 @@ def signals(config: ConfigOption = DEFAULT_CONFIG, db: DbOption = DEFAULT_DB, as
         from flows.signals import signals as signals_flow
         s = signals_flow(config_dir=config, db_path=db, as_of=as_of)
     print(f"run {s['run_id']}: {s['items_annotated']} items annotated, {s['items_grouped']} grouped")
+
+
+def _day_or_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 date or time (e.g. 2026-06-28)") from None
+
+
+@app.command("backfill", short_help="land a past date range (Telegram pages back; feeds once)")
+def backfill(
+    start: Annotated[datetime, typer.Option(parser=_day_or_time, metavar="DATE",
+                                            help="start, ISO-8601; a date means its midnight, UTC unless a zone is given")],
+    end: Annotated[datetime, typer.Option(parser=_day_or_time, metavar="DATE",
+                                          help="end, the same way (--end 2026-06-29 stops at the 29th's midnight)")],
+    sources: Annotated[Optional[list[str]], typer.Option(
+        "--source", metavar="ID", show_default="every enabled source", help="only this source id (repeatable)")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = DEFAULT_DB,
+    page_cap: Annotated[int, typer.Option(min=1, metavar="N", help="most pages fetched per source")] = 50,
+    politeness: Annotated[Politeness, typer.Option(
+        help="fetch policy: internet (spaced, polite), mirror (the local mirror), test (no waits)")] = Politeness.internet,
+) -> None:
+    """Land the posts published in a past date range that the sources still show: Telegram channels are
+    paged back to the start; feeds and X mirrors give what they still list."""
+    if start >= end:
+        raise typer.BadParameter(f"the range is empty: {end:%Y-%m-%d %H:%M} is not after {start:%Y-%m-%d %H:%M}",
+                                 param_hint="--end")
+    _check_or_exit(config)
+    with _one_line_failures("backfill"):
+        from flows.backfill import backfill as backfill_flow
+        s = backfill_flow(start, end, sources, config, db, page_cap, politeness.value)
+    print(f"backfill {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
 
 
 class _one_line_failures:
