@@ -512,7 +512,7 @@ def _message(err: dict, model: type[BaseModel]) -> str:
     """Pydantic's message, said as what was expected."""
     kind, msg = err["type"], err["msg"]
     if kind == "missing":
-        return "required, missing"
+        return "missing (required)"
     if kind == "extra_forbidden":
         allowed = _allowed_fields(model, tuple(err["loc"])[:-1])
         return "unknown field" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
