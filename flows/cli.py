@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -46,11 +48,14 @@ def expected_failures() -> tuple[type[BaseException], ...]:
 
 
 # Commands that parse their own options: the rest of the line goes to them as it is (`--help` too), and
-# their exit code comes back. (name, module, function, one-line help)
-_PASS_THROUGH = [
+# their exit code comes back. (name, module, function, one-line help). The `run` script starts the first
+# three itself; they are here to be listed, and for `python -m flows.cli`.
+_STARTERS = [
     ("demo", "flows.demo", "main", "replay the built-in news day through the local mirror into var/demo.duckdb"),
     ("test", "pytest", "main", "the test suite (pytest; e.g. ./run test -q tests/test_check.py)"),
     ("bench", "bench.__main__", "main", "benchmarks: prints a table, writes bench/results/latest.json"),
+]
+_TOOLS = [
     ("mirror", "mirror.server", "main", "serve a scenario on a local mirror (127.0.0.1:8765)"),
     ("group", "tasks.stories.grouping", "main", "group a CSV/JSONL stream into stories"),
     ("statements", "tasks.signals.statements", "main",
@@ -70,7 +75,7 @@ def _add_pass_through(name: str, module: str, function: str, help_text: str) -> 
                 context_settings=_OWN_OPTIONS, add_help_option=False)(command)
 
 
-for _spec in _PASS_THROUGH[:3]:
+for _spec in _STARTERS:
     _add_pass_through(*_spec)
 
 
@@ -210,24 +215,20 @@ def backfill(
     print(f"backfill {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
 
 
-class _one_line_failures:
+@contextmanager
+def _one_line_failures(command: str) -> Iterator[None]:
     """A run's expected failure as one line on stderr and exit 1; anything else is a bug and keeps its
     traceback."""
-
-    def __init__(self, command: str):
-        self.command = command
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, tb) -> bool:
-        if error is None or not isinstance(error, Exception) or not isinstance(error, expected_failures()):
-            return False
-        print(f"{self.command} failed: {error}", file=sys.stderr)
-        raise typer.Exit(1)
+    try:
+        yield
+    except Exception as error:
+        if not isinstance(error, expected_failures()):
+            raise
+        print(f"{command} failed: {error}", file=sys.stderr)
+        raise typer.Exit(1) from None
 
 
-for _spec in _PASS_THROUGH[3:]:
+for _spec in _TOOLS:
     _add_pass_through(*_spec)
 
 

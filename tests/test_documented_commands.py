@@ -85,3 +85,36 @@ def test_a_documented_command_runs_as_written(argv):
     assert done.returncode == 0, f"{' '.join(argv)} ({', '.join(where)}): {done.stderr[-2000:]}"
     for failure in FAILURES:
         assert failure not in done.stdout + done.stderr, f"{' '.join(argv)}: {failure}"
+
+
+COMMANDS = ["demo", "test", "bench", "sh", "check", "sql", "hourly", "signals", "backfill", "mirror", "group",
+            "statements", "eval-statements", "search"]
+
+
+@pytest.mark.parametrize("argv", [["./run", "--help"], ["./run", "help"]])
+def test_help_lists_every_command_with_a_line_of_help(argv):
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    listed = dict(re.findall(r"^  ([a-z][\w-]*)\s{2,}(\S.*)$", done.stdout, re.MULTILINE))
+    assert set(COMMANDS) <= set(listed), done.stdout
+    assert all(listed[name].strip() for name in COMMANDS)
+
+
+@pytest.mark.parametrize("command", ["hourly", "backfill", "signals", "check"])
+def test_every_option_has_help_and_a_default(command):
+    done = subprocess.run(["./run", "help", command], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    options = re.split(r"\n  (?=--)", done.stdout.split("Options:", 1)[1])[1:]
+    assert options
+    for option in options:
+        text = " ".join(option.split())
+        if text.startswith("--help") or "--no-" in text:        # flags: off unless given
+            continue
+        assert re.search(r"--[\w-]+ \S+ +\S", text) and ("[default:" in text or "[required]" in text), text
+
+
+def test_a_command_s_exit_code_comes_through(tmp_path):
+    done = subprocess.run(["./run", "group", "--in", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "s.csv")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr          # the grouping's own code for unreadable input
+    assert "missing.csv" in done.stderr
