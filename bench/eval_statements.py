@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="./run eval-statements", description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", dest="sets", action="append", type=Path,
                     help="labelled JSON lines (repeatable; default: eval/statements/dev.jsonl)")
-    ap.add_argument("--config", default="config", help="watch lists to read against")
+    ap.add_argument("--config", default="config", help="watch lists to read against (default: %(default)s)")
     ap.add_argument("--errors", action="store_true", help="print each item the annotation got wrong")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     ap.add_argument("--sweep", action="store_true",

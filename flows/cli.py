@@ -1,91 +1,240 @@
-"""Command line for the data team: `./run <command> [options]`."""
+"""Command line for the data team: `./run <command> [options]`; `./run --help` lists every command.
+
+Built on typer because it is click underneath: click's `ignore_unknown_options` and `allow_extra_args`
+hand the rest of a line, `--help` included, unchanged to the commands that parse their own options
+(the demo, pytest, the mirror, the grouping ...), while typer lists them beside its own commands and
+shows every option's help and default. Only `check` and `sql` must start fast, so nothing heavy
+(Prefect, pandas) is imported at the top.
+"""
 from __future__ import annotations
 
-import argparse
+import importlib
+import os
 import sys
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="./run",
+    help="signal-desk: scrape public channels hourly, land and validate them in DuckDB, compute signal "
+         "tables, email watch-list reports. `./run COMMAND --help` shows a command's options.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DEFAULT_CONFIG = "config"
+DEFAULT_DB = "var/desk.duckdb"
+DEFAULT_SQL_DB = "var/demo.snapshot.duckdb"     # what `./run demo` publishes
 
 
 def expected_failures() -> tuple[type[BaseException], ...]:
     """Failures that are a run's outcome rather than a bug: each is one line, no traceback. A flow that
     ends Failed after recording why (the database held by another process, every source failed, the
-    snapshot not published) or a database setting that cannot be opened."""
+    snapshot not published), a database setting that cannot be opened, or a configuration problem."""
     from prefect.exceptions import FailedRun
 
     from flows.hourly import RunFailed
+    from tasks.config import ConfigError
     from tasks.db import StorageError
-    return FailedRun, RunFailed, StorageError
+    return FailedRun, RunFailed, StorageError, ConfigError
+
+
+# Commands that parse their own options: the rest of the line goes to them as it is (`--help` too), and
+# their exit code comes back. (name, module, function, one-line help). The `run` script starts the first
+# three itself; they are here to be listed, and for `python -m flows.cli`.
+_STARTERS = [
+    ("demo", "flows.demo", "main", "replay the built-in news day through the local mirror into var/demo.duckdb"),
+    ("test", "pytest", "main", "the test suite (pytest; e.g. ./run test -q tests/test_check.py)"),
+    ("bench", "bench.__main__", "main", "benchmarks: prints a table, writes bench/results/latest.json"),
+]
+_TOOLS = [
+    ("mirror", "mirror.server", "main", "serve a scenario on a local mirror (127.0.0.1:8765)"),
+    ("group", "tasks.stories.grouping", "main", "group a CSV/JSONL stream into stories"),
+    ("statements", "tasks.signals.statements", "main",
+     "speakers, speech acts, claims with stance and quotes of a JSONL stream"),
+    ("eval-statements", "bench.eval_statements", "main", "measure annotation on labelled statements"),
+    ("search", "tasks.search", "main", "posts that say something like a sentence, in any language"),
+]
+_OWN_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def _add_pass_through(name: str, module: str, function: str, help_text: str) -> None:
+    def command(ctx: typer.Context) -> None:
+        code = getattr(importlib.import_module(module), function)(list(ctx.args))
+        raise typer.Exit(int(code) if code is not None else 0)
+
+    app.command(name, help=f"{help_text}. Options: ./run {name} --help", short_help=help_text,
+                context_settings=_OWN_OPTIONS, add_help_option=False)(command)
+
+
+for _spec in _STARTERS:
+    _add_pass_through(*_spec)
+
+
+@app.command("sh", short_help="a shell in the project folder, with the environment ./run sets up", help="a shell in the project folder, with the environment ./run sets up")
+def sh() -> None:
+    shell = os.environ.get("SHELL") or "sh"
+    os.execvp(shell, [shell])
+
+
+def _check_or_exit(config_dir: str) -> None:
+    """Every configuration problem, one line each, and exit 1, before anything starts."""
+    from tasks.config import check_config
+
+    _, problems = check_config(config_dir)
+    if problems:
+        for line in problems:
+            print(line, file=sys.stderr)
+        raise typer.Exit(1)
+
+
+@app.command("check", short_help="check the configuration: one line per problem, exit 1 if any")
+def check(
+    config: Annotated[Path, typer.Option(metavar="DIR", help="directory with sources.yaml and watchlists.yaml")] = Path(DEFAULT_CONFIG),
+) -> None:
+    """Check a configuration: one line per problem (file, line, source or watch list, field, what was
+    expected), exit 1 if there is any. Every flow runs the same check first."""
+    from tasks.config import check_config
+
+    cfg, problems = check_config(config)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        print(f"{config}: {len(problems)} problem{'s' if len(problems) > 1 else ''}", file=sys.stderr)
+        raise typer.Exit(1)
+    enabled = len(cfg.sources)
+    print(f"{config}: ok ({len(cfg.sources_file.sources)} sources, {enabled} enabled; "
+          f"{len(cfg.watchlists)} watch list{'s' if len(cfg.watchlists) != 1 else ''})")
+
+
+@app.command("sql", short_help="an SQL shell on the demo snapshot (or FILE), read-only")
+def sql(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="DuckDB file to open read-only")] = Path(DEFAULT_SQL_DB),
+) -> None:
+    """An SQL shell on a database file, opened read-only (by default the demo's snapshot). Statements
+    end with ';'; .tables lists tables and views, .schema NAME shows columns, .quit leaves. Reads
+    statements from standard input when it is not a terminal: echo "select 42" | ./run sql FILE"""
+    from tasks.sql_shell import run_shell
+
+    raise typer.Exit(run_shell(path))
 
 
 def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-# Commands that own their options: the rest of the line goes to them as it is, and so does their exit code.
-_PASS_THROUGH = {
-    "backfill": ("flows.backfill", "land a past date range (Telegram pages back; feeds once)"),
-    "mirror": ("mirror.server", "serve a scenario on a local mirror"),
-    "group": ("tasks.stories.grouping", "group a CSV/JSONL stream into stories"),
-    "statements": ("tasks.signals.statements", "speakers, speech acts, claims with stance and quotes of a JSONL stream"),
-    "eval-statements": ("bench.eval_statements", "measure annotation on labelled statements"),
-    "search": ("tasks.search", "posts that say something like a sentence, in any language"),
-}
-
-
-def _pass_through(command: str, rest: list[str]) -> int:
-    import importlib
-
-    code = importlib.import_module(_PASS_THROUGH[command][0]).main(rest)
-    return code if isinstance(code, int) else 0
-
-
-def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in _PASS_THROUGH:
-        sys.exit(_pass_through(argv[0], argv[1:]))
-    ap = argparse.ArgumentParser(prog="./run", description="signal-desk pipeline commands")
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    h = sub.add_parser("hourly", help="run the hourly pipeline once")
-    h.add_argument("--config", default="config")
-    h.add_argument("--db", default="var/desk.duckdb")
-    h.add_argument("--as-of", type=_time)
-    h.add_argument("--page-cap", type=int, default=10)
-    h.add_argument("--politeness", default="internet", choices=["internet", "mirror", "test"])
-    h.add_argument("--source", action="append", dest="sources", help="only this source id (repeatable)")
-    h.add_argument("--no-markets", action="store_true", help="leave the watch lists' markets out")
-    h.add_argument("--no-signals", action="store_true",
-                   help="land and validate only; the signals command computes the signal tables later")
-
-    s = sub.add_parser("signals", help="compute the signal tables for what was landed since the last time")
-    s.add_argument("--config", default="config")
-    s.add_argument("--db", default="var/desk.duckdb")
-    s.add_argument("--as-of", type=_time)
-
-    for name, (_, description) in _PASS_THROUGH.items():
-        sub.add_parser(name, help=f"{description} (./run {name} --help)", add_help=False)
-
-    args = ap.parse_args(argv)
     try:
-        _run(args)
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-06-30T07:00Z)") from None
+
+
+class Politeness(str, Enum):
+    internet = "internet"
+    mirror = "mirror"
+    test = "test"
+
+
+ConfigOption = Annotated[str, typer.Option("--config", metavar="DIR", help="configuration directory (sources.yaml, watchlists.yaml)")]
+DbOption = Annotated[str, typer.Option("--db", metavar="DB", help="DuckDB file, or ducklake:postgres:<connection string>")]
+AsOfOption = Annotated[Optional[datetime], typer.Option(
+    "--as-of", parser=_time, metavar="TIME", show_default="now",
+    help="the run's clock, ISO-8601 (e.g. 2026-06-30T07:00Z)")]
+
+
+@app.command("hourly", short_help="run the hourly pipeline once")
+def hourly(
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = DEFAULT_DB,
+    as_of: AsOfOption = None,
+    page_cap: Annotated[int, typer.Option(min=1, metavar="N", help="most pages fetched per source")] = 10,
+    politeness: Annotated[Politeness, typer.Option(
+        help="fetch policy: internet (spaced, polite), mirror (the local mirror), test (no waits)")] = Politeness.internet,
+    sources: Annotated[Optional[list[str]], typer.Option(
+        "--source", metavar="ID", show_default="every enabled source", help="only this source id (repeatable)")] = None,
+    no_markets: Annotated[bool, typer.Option("--no-markets", help="leave the watch lists' markets out")] = False,
+    no_signals: Annotated[bool, typer.Option(
+        "--no-signals", help="land and validate only; the signals command computes the signal tables later")] = False,
+) -> None:
+    """Run the hourly pipeline once: fetch, land, validate, compute signals, publish the snapshot."""
+    _check_or_exit(config)
+    with _one_line_failures("hourly"):
+        from flows.hourly import hourly as hourly_flow
+        s = hourly_flow(config_dir=config, db_path=db, as_of=as_of, page_cap=page_cap,
+                        politeness=politeness.value, source_ids=sources, with_markets=not no_markets,
+                        with_signals=not no_signals)
+    print(f"run {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
+
+
+@app.command("signals", short_help="compute the signal tables for what was landed since the last time")
+def signals(config: ConfigOption = DEFAULT_CONFIG, db: DbOption = DEFAULT_DB, as_of: AsOfOption = None) -> None:
+    """Compute the signal tables for what was landed since the last time."""
+    _check_or_exit(config)
+    with _one_line_failures("signals"):
+        from flows.signals import signals as signals_flow
+        s = signals_flow(config_dir=config, db_path=db, as_of=as_of)
+    print(f"run {s['run_id']}: {s['items_annotated']} items annotated, {s['items_grouped']} grouped")
+
+
+def _day_or_time(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO-8601 date or time (e.g. 2026-06-28)") from None
+
+
+@app.command("backfill", short_help="land a past date range (Telegram pages back; feeds once)")
+def backfill(
+    start: Annotated[datetime, typer.Option(parser=_day_or_time, metavar="DATE",
+                                            help="start, ISO-8601; a date means its midnight, UTC unless a zone is given")],
+    end: Annotated[datetime, typer.Option(parser=_day_or_time, metavar="DATE",
+                                          help="end, the same way (--end 2026-06-29 stops at the 29th's midnight)")],
+    sources: Annotated[Optional[list[str]], typer.Option(
+        "--source", metavar="ID", show_default="every enabled source", help="only this source id (repeatable)")] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    db: DbOption = DEFAULT_DB,
+    page_cap: Annotated[int, typer.Option(min=1, metavar="N", help="most pages fetched per source")] = 50,
+    politeness: Annotated[Politeness, typer.Option(
+        help="fetch policy: internet (spaced, polite), mirror (the local mirror), test (no waits)")] = Politeness.internet,
+) -> None:
+    """Land the posts published in a past date range that the sources still show: Telegram channels are
+    paged back to the start; feeds and X mirrors give what they still list."""
+    if start >= end:
+        raise typer.BadParameter(f"the range is empty: {end:%Y-%m-%d %H:%M} is not after {start:%Y-%m-%d %H:%M}",
+                                 param_hint="--end")
+    _check_or_exit(config)
+    with _one_line_failures("backfill"):
+        from flows.backfill import backfill as backfill_flow
+        s = backfill_flow(start, end, sources, config, db, page_cap, politeness.value)
+    print(f"backfill {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
+
+
+@contextmanager
+def _one_line_failures(command: str) -> Iterator[None]:
+    """A run's expected failure as one line on stderr and exit 1; anything else is a bug and keeps its
+    traceback."""
+    try:
+        yield
     except Exception as error:
         if not isinstance(error, expected_failures()):
             raise
-        print(f"{args.command} failed: {error}", file=sys.stderr)
-        sys.exit(1)
+        print(f"{command} failed: {error}", file=sys.stderr)
+        raise typer.Exit(1) from None
 
 
-def _run(args: argparse.Namespace) -> None:
-    if args.command == "hourly":
-        from flows.hourly import hourly
-        s = hourly(config_dir=args.config, db_path=args.db, as_of=args.as_of, page_cap=args.page_cap,
-                   politeness=args.politeness, source_ids=args.sources, with_markets=not args.no_markets,
-                   with_signals=not args.no_signals)
-        print(f"run {s['run_id']}: {s['status']} in {s['seconds']:.1f} s")
-    elif args.command == "signals":
-        from flows.signals import signals
-        s = signals(config_dir=args.config, db_path=args.db, as_of=args.as_of)
-        print(f"run {s['run_id']}: {s['items_annotated']} items annotated, {s['items_grouped']} grouped")
+for _spec in _TOOLS:
+    _add_pass_through(*_spec)
+
+
+def main(argv: list[str] | None = None) -> None:
+    app(args=argv, prog_name="./run")
 
 
 if __name__ == "__main__":

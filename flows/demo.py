@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\n{total} items landed. Analysts attach the lake read-only:\n"
                   f"  ATTACH '{snap}' AS desk (READ_ONLY); USE desk;\n")
         else:
-            print(f"\n{total} items landed. Analysts open the read-only snapshot:\n  duckdb -readonly {snap}\n")
+            print(f"\n{total} items landed. Analysts open the read-only snapshot in an SQL shell:\n  ./run sql {snap}\n")
         print("Example query:\n" + EXAMPLE_QUERY + "\n")
         for row in con.execute(EXAMPLE_QUERY).fetchall():
             print("  " + "  ".join(str(v) for v in row))

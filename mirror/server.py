@@ -426,10 +426,10 @@ class MirrorServer:
 
 def main(argv: list[str] | None = None) -> None:
     from mirror.scenario import load_scenario
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--scenario", default="iran_talks")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=8765)
+    ap = argparse.ArgumentParser(prog="./run mirror", description=__doc__.split("\n")[0])
+    ap.add_argument("--scenario", default="iran_talks", help="scenario under mirror/scenarios/ (default: %(default)s)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    ap.add_argument("--port", type=int, default=8765, help="port to listen on (default: %(default)s)")
     ap.add_argument("--as-of", help="ISO-8601 clock (default: the scenario's end)")
     args = ap.parse_args(argv)
     sc = load_scenario(args.scenario)

@@ -393,24 +393,32 @@ def redact_secrets_bytes(data: bytes) -> bytes:
     return pattern.sub(lambda m: placeholders[m.lastgroup].encode(), data)
 
 
-def _expand_env(value: Any, path: Path) -> Any:
+def _expand_env(value: Any, path: Path, loc: tuple = (), unset: list | None = None) -> Any:
+    """`value` with ${VAR} filled in. A variable that is not set (and has no default) is recorded in
+    `unset` as (location, message) and left empty, so the rest of the file is still checked."""
     if isinstance(value, str):
         def sub(m: re.Match) -> str:
             name, default = m.group(1), m.group(2)
             if is_secret_name(name):
                 if name not in os.environ and default is None:
-                    raise ConfigError(f"{path}: environment variable {name} is not set (referenced as {m.group(0)})")
+                    _unset(name, m.group(0))
                 return m.group(0)
             if name in os.environ:
                 return os.environ[name]
             if default is not None:
                 return default
-            raise ConfigError(f"{path}: environment variable {name} is not set (referenced as {m.group(0)})")
-        return _ENV_REF.sub(sub, value)
+            _unset(name, m.group(0))
+            return ""
+
+        def _unset(name: str, ref: str) -> None:
+            if unset is None:
+                raise ConfigError(f"{path}: environment variable {name} is not set (referenced as {ref})")
+            unset.append((loc, name, ref))
+        return _ENV_REF.sub(sub, value) if "${" in value else value
     if isinstance(value, list):
-        return [_expand_env(v, path) for v in value]
+        return [_expand_env(v, path, (*loc, i), unset) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _expand_env(v, path) for k, v in value.items()}
+        return {k: _expand_env(v, path, (*loc, k), unset) for k, v in value.items()}
     return value
 
 
@@ -437,56 +445,167 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
 # libyaml when PyYAML was built with it: the pure-Python loader took seconds on a 1,000-source file.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# The entries a problem is named by: "source alalamarabic", "watch list us-iran-talks".
+_ENTRY_NAMES = {"sources": "source", "watchlists": "watch list"}
+
 
 def _compose(text: str) -> yaml.Node | None:
     """The YAML tree with line marks, built only to place an error (the text already parsed once)."""
     return yaml.compose(text, Loader=_SAFE_LOADER)
 
 
-def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
+def _item_id(item: Any) -> str | None:
+    value = item.get("id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _describe(loc: tuple, data: Any) -> tuple[str, str]:
+    """(entry, field) for a location: ("source alalamarabic", "register") for ("sources", 0, "register").
+    Inside an entry, list items with an id are named by it (`signals[suspended].rule`), others by index."""
+    entry, parts, node = "", [], data
+    for depth, key in enumerate(loc):
+        child = None
+        if isinstance(node, dict):
+            child = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            child = node[key]
+        if depth == 1 and isinstance(key, int) and loc[0] in _ENTRY_NAMES:
+            entry = f"{_ENTRY_NAMES[loc[0]]} {_item_id(child) or f'#{key + 1} (no id)'}"
+            parts = []
+        elif isinstance(key, int):
+            item_id = _item_id(child)
+            if item_id and parts:
+                parts[-1] += f"[{item_id}]"
+            else:
+                parts.append(str(key))
+        else:
+            parts.append(str(key))
+        node = child
+    return entry, ".".join(parts)
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names the model accepts at `loc` (the parent of an unknown field), for the message."""
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        field = model.model_fields.get(key)
+        if field is None:
+            return []
+        found = _model_in(field.annotation)
+        if found is None:
+            return []
+        model = found
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        if found := _model_in(arg):
+            return found
+    return None
+
+
+def _message(err: dict, model: type[BaseModel]) -> str:
+    """Pydantic's message, said as what was expected."""
+    kind, msg = err["type"], err["msg"]
+    if kind == "missing":
+        return "missing (required)"
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(model, tuple(err["loc"])[:-1])
+        return "unknown field" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
+    return msg.removeprefix("Value error, ")
+
+
+def _located(path: Path, tree: yaml.Node | None, data: Any, loc: tuple, msg: str) -> str:
+    entry, field = _describe(loc, data)
+    where = ": ".join(part for part in (entry, field) if part) or "(top level)"
+    return f"{path}: line {_line_of(tree, loc)}: {where}: {msg}"
+
+
+def _unset_problems(unset: list[tuple[tuple, str, str]]) -> list[tuple[tuple, str]]:
+    """One problem per unset variable, placed at its first use."""
+    uses: dict[str, list[tuple[tuple, str]]] = {}
+    for loc, name, ref in unset:
+        uses.setdefault(name, []).append((loc, ref))
+    problems = []
+    for name, places in uses.items():
+        (loc, ref), more = places[0], len(places) - 1
+        also = f"; used in {more} more place{'s' if more > 1 else ''}" if more else ""
+        problems.append((loc, f"environment variable {name} is not set (referenced as {ref}{also})"))
+    return problems
+
+
+def _check_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel | None, Any, list[str]]:
+    """(the validated file or None, its raw data, one line per problem)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
+        return None, None, [f"{path}: file not found"]
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        return None, None, [f"{path}: not UTF-8 text ({e.reason} at byte {e.start})"]
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
-        raise ConfigError(f"{path}: {where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+        return None, None, [f"{path}: {where}: invalid YAML: {getattr(e, 'problem', e)}"]
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: line 1: expected a mapping at the top level")
-    data = _expand_env(data, path)
+        return None, data, [f"{path}: line 1: expected a mapping at the top level"]
+    unset: list[tuple[tuple, str, str]] = []
+    expanded = _expand_env(data, path, (), unset)
+    located = _unset_problems(unset)
+    obj = None
     try:
-        obj = model.model_validate(data)
+        obj = model.model_validate(expanded)
     except ValidationError as e:
-        tree = _compose(text)
-        raise ConfigError("\n".join(_located(path, tree, tuple(err["loc"]), err["msg"]) for err in e.errors())) from None
-    problems = obj.cross_problems() if hasattr(obj, "cross_problems") else []
+        # A value left empty by an unset variable fails validation too: the variable is the problem.
+        located += [(tuple(err["loc"]), _message(err, model)) for err in e.errors()
+                    if not any(tuple(err["loc"])[:len(at)] == at for at, _, _ in unset)]
+    else:
+        if hasattr(obj, "cross_problems"):
+            located += obj.cross_problems()
+    if not located:
+        return obj, data, []
+    tree = _compose(text)
+    located.sort(key=lambda problem: _line_of(tree, problem[0]) or 0)
+    return None, data, [_located(path, tree, data, loc, msg) for loc, msg in located]
+
+
+def load_model(path: Path, model: type[BaseModel]) -> BaseModel:
+    obj, _, problems = _check_file(path, model)
     if problems:
-        tree = _compose(text)
-        raise ConfigError("\n".join(_located(path, tree, loc, msg) for loc, msg in problems))
+        raise ConfigError("\n".join(problems))
     return obj
 
 
-def _located(path: Path, tree: yaml.Node | None, loc: tuple, msg: str) -> str:
-    field = ".".join(str(p) for p in loc) or "(top level)"
-    return f"{path}: line {_line_of(tree, loc)}: {field}: {msg}"
+def check_config(directory: Path | str) -> tuple[Config | None, list[str]]:
+    """Both files of a configuration directory, cross-checked: (the configuration, or None and one line
+    per problem, all of them). Light on imports, so `./run check` answers within a second."""
+    directory = Path(directory)
+    src_path, wl_path = directory / "sources.yaml", directory / "watchlists.yaml"
+    sources, _, problems = _check_file(src_path, SourcesFile)
+    watchlists, wl_data, wl_problems = _check_file(wl_path, WatchlistsFile)
+    problems += wl_problems
+    if sources is not None and watchlists is not None:
+        known = {s.id for s in sources.sources}
+        unknown = [(("watchlists", i, "sources", j), f"unknown source id {sid!r}")
+                   for i, wl in enumerate(watchlists.watchlists) for j, sid in enumerate(wl.sources) if sid not in known]
+        if unknown:
+            tree = _compose(wl_path.read_text(encoding="utf-8"))
+            problems += [_located(wl_path, tree, wl_data, loc, msg) for loc, msg in unknown]
+    if problems:
+        return None, problems
+    return Config(sources_file=sources, watchlists=watchlists.watchlists, directory=directory), []
 
 
 def load_config(directory: Path | str) -> Config:
-    """Load `sources.yaml` and `watchlists.yaml` from a directory and cross-check them."""
-    directory = Path(directory)
-    sources = load_model(directory / "sources.yaml", SourcesFile)
-    wl_path = directory / "watchlists.yaml"
-    watchlists = load_model(wl_path, WatchlistsFile)
-    known = {s.id for s in sources.sources}
-    for i, wl in enumerate(watchlists.watchlists):
-        for j, sid in enumerate(wl.sources):
-            if sid not in known:
-                tree = _compose(wl_path.read_text(encoding="utf-8"))
-                raise ConfigError(_located(wl_path, tree, ("watchlists", i, "sources", j), f"unknown source id {sid!r}"))
-    return Config(sources_file=sources, watchlists=watchlists.watchlists, directory=directory)
+    """Load `sources.yaml` and `watchlists.yaml` from a directory and cross-check them; every problem
+    found is one line of the ConfigError."""
+    config, problems = check_config(directory)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config

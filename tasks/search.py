@@ -72,8 +72,8 @@ def register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="./run search", description="posts that say something like a sentence")
     ap.add_argument("sentence", help="what the posts should say, in any language")
-    ap.add_argument("--db", default="var/demo.snapshot.duckdb", help="a database file, opened read-only")
-    ap.add_argument("-k", type=int, default=10, help="how many posts")
+    ap.add_argument("--db", default="var/demo.snapshot.duckdb", help="a database file, opened read-only (default: %(default)s)")
+    ap.add_argument("-k", type=int, default=10, help="how many posts (default: %(default)s)")
     args = ap.parse_args(argv)
     if not Path(args.db).exists():
         print(f"error: {args.db}: no such database (run ./run demo first, or pass --db)", file=sys.stderr)

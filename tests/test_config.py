@@ -41,9 +41,9 @@ def test_good_sources_load_with_env_expansion(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("bad,line,field", [
-    ("    register: state-alligned\n", 8, "sources.0.register"),
-    ("    language: Arabic\n", 9, "sources.0.language"),
-    ("    kind: tiktok\n", 5, "sources.0.kind"),
+    ("    register: state-alligned\n", 8, "source alalamarabic: register"),
+    ("    language: Arabic\n", 9, "source alalamarabic: language"),
+    ("    kind: tiktok\n", 5, "source alalamarabic: kind"),
 ])
 def test_bad_field_names_file_line_and_field(tmp_path, bad, line, field):
     key = bad.split(":")[0].strip()
@@ -59,7 +59,7 @@ def test_bad_field_names_file_line_and_field(tmp_path, bad, line, field):
 
 def test_non_http_url_is_refused(tmp_path):
     path = write(tmp_path, "sources.yaml", GOOD_SOURCES.replace("https://example.org/world.xml", "file:///etc/passwd"))
-    with pytest.raises(ConfigError, match=r"line 12: sources.1.url"):
+    with pytest.raises(ConfigError, match=r"line 12: source reuters-world: url"):
         load_model(path, SourcesFile)
 
 
@@ -101,18 +101,18 @@ watchlists:
 
 def test_watchlist_unknown_claim_in_contradiction(tmp_path):
     path = write(tmp_path, "watchlists.yaml", WATCHLIST)
-    with pytest.raises(ConfigError, match=r"line 8: watchlists.0.contradictions.0.1: contradiction names unknown claim 'talks-on-track'"):
+    with pytest.raises(ConfigError, match=r"line 8: watch list talks: contradictions.0.1: contradiction names unknown claim 'talks-on-track'"):
         load_model(path, WatchlistsFile)
 
 
 def test_watchlist_bad_regex_and_timezone(tmp_path):
     bad = WATCHLIST.replace('"did not attend"', '"did not (attend"').replace(
         "    contradictions:\n      - [talks-suspended, talks-on-track]\n", "")
-    with pytest.raises(ConfigError, match=r"line 6: watchlists.0.claims.0.patterns: .*not a valid regular expression"):
+    with pytest.raises(ConfigError, match=r"line 6: watch list talks: claims\[talks-suspended\].patterns: .*not a valid regular expression"):
         load_model(write(tmp_path, "watchlists.yaml", bad), WatchlistsFile)
     bad_tz = WATCHLIST.replace("    contradictions:\n      - [talks-suspended, talks-on-track]\n", "") + \
         "      timezone: Mars/Olympus\n"
-    with pytest.raises(ConfigError, match=r"line 9: watchlists.0.report.timezone: .*unknown time zone"):
+    with pytest.raises(ConfigError, match=r"line 9: watch list talks: report.timezone: .*unknown time zone"):
         load_model(write(tmp_path, "watchlists.yaml", bad_tz), WatchlistsFile)
 
 
@@ -121,7 +121,7 @@ def test_watchlist_unknown_source(tmp_path):
     wl = WATCHLIST.replace("    contradictions:\n      - [talks-suspended, talks-on-track]\n",
                            "    sources: [alalamarabic, nosuch]\n")
     write(tmp_path, "watchlists.yaml", wl)
-    with pytest.raises(ConfigError, match=r"line 7: watchlists.0.sources.1: unknown source id 'nosuch'"):
+    with pytest.raises(ConfigError, match=r"line 7: watch list talks: sources.1: unknown source id 'nosuch'"):
         load_config(tmp_path)
 
 

@@ -338,7 +338,7 @@ def test_the_report_shows_hostile_posts_as_escaped_text(landed):
 @pytest.mark.parametrize("field,yaml_line,replacement", [
     ("endpoints.telegram", "telegram:", "  telegram: ftp://127.0.0.1/telegram"),
     ("endpoints.x_mirrors.0", "x_mirrors:", '  x_mirrors: ["gopher://127.0.0.1/nitter"]'),
-    ("sources.6.url", "id: rss_text", None),
+    ("source rss_text: url", "id: rss_text", None),
 ])
 def test_a_non_http_source_url_is_refused_before_anything_runs(tmp_path, field, yaml_line, replacement):
     hostile = tmp_path / "config"

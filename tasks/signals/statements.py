@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="./run statements", description=__doc__.split("\n\n")[0])
     ap.add_argument("--in", dest="source", required=True, type=Path, help="posts, JSON lines")
     ap.add_argument("--out", required=True, type=Path, help="statements to write, JSON lines")
-    ap.add_argument("--config", default="config", help="directory with watchlists.yaml and sources.yaml")
+    ap.add_argument("--config", default="config", help="directory with watchlists.yaml and sources.yaml (default: %(default)s)")
     args = ap.parse_args(argv)
     try:
         lex = build_lexicon(load_config(args.config))

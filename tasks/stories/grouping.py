@@ -1128,14 +1128,14 @@ def group_items(items: Sequence[StoryItem], grouper: StoryGrouper | None = None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tasks.stories.grouping", description="Group posts into stories; write id,story_id."
+        prog="./run group", description="Group posts into stories; write id,story_id.",
     )
     parser.add_argument("--in", dest="source", required=True, type=Path, help="posts, .csv or .jsonl")
     parser.add_argument("--out", required=True, type=Path, help="CSV to write: id,story_id")
-    parser.add_argument("--id-col", default="id")
-    parser.add_argument("--time-col", default="time", help="ISO-8601 or epoch milliseconds")
-    parser.add_argument("--text-col", default="text")
-    parser.add_argument("--lang-col", default=None)
+    parser.add_argument("--id-col", default="id", help="column of the post id (default: %(default)s)")
+    parser.add_argument("--time-col", default="time", help="column of the time, ISO-8601 or epoch milliseconds (default: %(default)s)")
+    parser.add_argument("--text-col", default="text", help="column of the text (default: %(default)s)")
+    parser.add_argument("--lang-col", default=None, help="column of the language code, if the stream has one")
     parser.add_argument("--entities-col", default=None, help="JSON list or ';'-separated canonical ids")
     parser.add_argument("--state-in", type=Path, default=None, help="continue from a saved state (JSON)")
     parser.add_argument("--state-out", type=Path, default=None, help="save the state after the run (JSON)")
