@@ -113,6 +113,9 @@ def archive_task(db_path: str, report_id: str, watchlist_id: str, archive_dir: s
         with db.writer(db_path) as con:
             entry = ledger.get(con, report_id)
         save_message(entry.eml, folder, report_id)
+        get_run_logger().info("archived report %s: %s and %s", report_id, html_path, eml_path)
+    else:
+        get_run_logger().info("report %s was archived before: %s", report_id, html_path)
     return dict(html=str(html_path), eml=str(eml_path))
 
 

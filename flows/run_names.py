@@ -50,9 +50,10 @@ def _sources(ids: Any) -> str:
 
 
 def hourly_run_name() -> str:
-    """'hourly 2026-07-01 08:00 UTC' (the clock the run reports against), with the sources when only some."""
+    """'hourly 2026-07-01 08:00 UTC': the clock the run reports against, which without as_of is the time
+    the run was scheduled for (the hour, for the deployment's schedule); with the sources when only some."""
     p = _parameters()
-    clock = _minute(p.get("as_of"), f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    clock = _minute(p.get("as_of"), "") or _minute(flow_run.get_scheduled_start_time(), "now")
     return f"hourly {clock}{_sources(p.get('source_ids'))}"
 
 

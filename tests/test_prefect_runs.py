@@ -1,8 +1,8 @@
 """Runs an operator can follow in Prefect: names that say what ran, the flow-run id in `runs`, a
 per-source table artifact, counts at INFO from every stage, and the report itself in its artifact.
 
-One subprocess, with its own PREFECT_HOME and INFO logging (as a worker logs), runs the hourly flow and a
-backfill against the local mirror and a report to a local SMTP server; then everything is read back
+One subprocess, with its own PREFECT_HOME and INFO logging (as a worker logs), runs the hourly flow, a
+backfill against the local mirror, the signals and a report to a local SMTP server; then everything is read back
 as the Prefect API returns it, and from the DuckDB file.
 """
 from __future__ import annotations
@@ -32,12 +32,14 @@ DRIVER = textwrap.dedent('''\
     from flows.backfill import backfill
     from flows.hourly import hourly
     from flows.report import report
+    from flows.signals import signals
 
     cfg, db, archive, out = sys.argv[1:5]
     as_of = datetime.fromisoformat(sys.argv[5])
     hourly(config_dir=cfg, db_path=db, as_of=as_of, politeness="test")
     backfill(datetime.fromisoformat(sys.argv[6]), datetime.fromisoformat(sys.argv[7]), ["alpha"], config_dir=cfg,
              db_path=db, politeness="test")
+    signals(config_dir=cfg, db_path=db, as_of=as_of)
     report("test-list", config_dir=cfg, db_path=db, as_of=as_of, archive_dir=archive)
 
     from prefect.client.orchestration import get_client
@@ -103,13 +105,15 @@ def test_flow_runs_are_named_after_what_they_ran(followed):
     assert set(followed["runs"]) == {
         "hourly 2026-06-28 16:00 UTC",
         "backfill 2026-06-28 11:00 UTC – 2026-06-28 13:00 UTC · alpha",
+        "signals as of 2026-06-28 16:00 UTC",
         "report test-list 2026-06-25 16:00 – 2026-06-28 16:00 UTC",
     }
 
 
 def test_runs_rows_hold_their_prefect_flow_run_id(followed):
     rows = dict(query(followed["db"], "select flow, prefect_flow_run_id from runs"))
-    assert rows == {"hourly": flow_run(followed, "hourly ")["id"], "backfill": flow_run(followed, "backfill ")["id"]}
+    assert rows == {"hourly": flow_run(followed, "hourly ")["id"], "backfill": flow_run(followed, "backfill ")["id"],
+                    "signals": flow_run(followed, "signals ")["id"]}
 
 
 def test_the_hourly_run_has_a_table_of_its_sources(followed):
@@ -134,6 +138,12 @@ def test_every_stage_logs_its_counts_at_info(followed):
         assert any(line.startswith(start) for line in lines), f"{stage}: no INFO line starting {start!r}"
     assert any(line.startswith("landed ") and "raw fetches" in line for line in lines)
     assert any(line.startswith("published the analysts' snapshot") for line in lines)
+    backfill_lines = info_lines(followed, flow_run(followed, "backfill "))
+    for start in ("opened run ", "fetched ", "landed ", "parsed ", "validated ", "closed run "):
+        assert any(line.startswith(start) for line in backfill_lines), f"backfill: no INFO line starting {start!r}"
+    signals_lines = info_lines(followed, flow_run(followed, "signals "))
+    assert any(line.startswith("opened run ") for line in signals_lines)
+    assert any(line.startswith("closed run ") and "snapshot published" in line for line in signals_lines)
 
 
 def test_the_report_artifact_carries_the_report(followed):
