@@ -69,6 +69,7 @@ def followed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prefect-runs")
     with MirrorServer(small_scenario(), as_of=AS_OF) as mirror, LocalSmtpServer(tmp / "inbox") as smtp:
         cfg = write_config(tmp / "config", mirror.base_url)
+        mirror.add_fault("/telegram/s/beta_news", "layout")      # a source in error, its page quarantined
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DESK_"))}
         env.update(PREFECT_HOME=str(tmp / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
                    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120", PREFECT_LOGGING_LEVEL="INFO",
@@ -124,13 +125,16 @@ def test_the_hourly_run_has_a_table_of_its_sources(followed):
     assert rows["alpha"] == {"source": "alpha", "kind": "telegram", "status": "ok", "pages": 3, "new items": 45,
                              "edits": 0, "quarantined": 0, "error": ""}
     assert rows["wirebird"]["new items"] == 5 and rows["worldfeed"]["new items"] == 4
+    beta = rows["beta"]
+    assert (beta["status"], beta["new items"], beta["quarantined"]) == ("error", 0, 1)
+    assert "probable layout change" in beta["error"]
 
 
 def test_every_stage_logs_its_counts_at_info(followed):
     lines = info_lines(followed, flow_run(followed, "hourly "))
     expected = {
         "open-run": "opened run ", "fetch-sources": "fetched ", "land-raw": "landed ",
-        "parse-sources": "parsed 64 items from 4 sources", "land-items": "landed: 64 new, 0 updated items",
+        "parse-sources": "parsed 54 items from 4 sources", "land-items": "landed: 54 new, 0 updated items",
         "land-markets": "landed 1 markets, ", "validate": "validated ", "compute-signals": "signals: ",
         "close-run": "closed run ",
     }
