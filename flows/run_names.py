@@ -6,12 +6,30 @@ parameter it cannot read gives a plainer name rather than a failed run.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import functools
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from prefect.runtime import flow_run
 
 MAX_NAMED_SOURCES = 3
+
+
+def _never_failing(flow_name: str) -> Callable[[Callable[[], str]], Callable[[], str]]:
+    """A name that cannot be made is the flow's plain name, logged, rather than a crashed run."""
+    def wrap(name: Callable[[], str]) -> Callable[[], str]:
+        @functools.wraps(name)
+        def safe() -> str:
+            try:
+                return name()
+            except Exception as error:
+                logging.getLogger(__name__).warning("%s run: no descriptive name (%s: %s)",
+                                                    flow_name, type(error).__name__, error)
+                return flow_name
+        return safe
+    return wrap
 
 
 def current_flow_run_id() -> str | None:
@@ -49,6 +67,7 @@ def _sources(ids: Any) -> str:
     return f" · {len(ids)} sources"
 
 
+@_never_failing("hourly")
 def hourly_run_name() -> str:
     """'hourly 2026-07-01 08:00 UTC': the clock the run reports against, which without as_of is the time
     the run was scheduled for (the hour, for the deployment's schedule); with the sources when only some."""
@@ -57,6 +76,7 @@ def hourly_run_name() -> str:
     return f"hourly {clock}{_sources(p.get('source_ids'))}"
 
 
+@_never_failing("backfill")
 def backfill_run_name() -> str:
     """'backfill 2026-06-01 00:00 UTC – 2026-06-03 00:00 UTC', with the sources when only some."""
     p = _parameters()
@@ -64,21 +84,22 @@ def backfill_run_name() -> str:
             f"{_sources(p.get('source_ids'))}")
 
 
+@_never_failing("signals")
 def signals_run_name() -> str:
     """'signals as of 2026-07-01 08:00 UTC' (now unless the run was given a clock)."""
     return f"signals as of {_minute(_parameters().get('as_of'), 'now')}"
 
 
+@_never_failing("recompute-signals")
 def recompute_run_name() -> str:
     """'recompute-signals since 2026-06-01 00:00 UTC' (or 'since the beginning')."""
     return f"recompute-signals since {_minute(_parameters().get('since'), 'the beginning')}"
 
 
+@_never_failing("report")
 def report_run_name() -> str:
     """'report us-iran-talks 2026-06-28 06:00 – 2026-07-01 06:00 UTC': the watch list and the window the
     run builds, which ends at as_of or else at the watch list's latest scheduled time (from its config)."""
-    from datetime import timedelta
-
     from flows.report import load_watchlist, scheduled_window_end
     p = _parameters()
     watchlist_id = p.get("watchlist_id", "?")

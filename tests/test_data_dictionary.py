@@ -109,7 +109,7 @@ def test_a_column_without_a_meaning_is_named_in_one_line():
         data_dictionary.parse(text)
 
 
-def test_a_meaning_taken_from_another_table(tmp_path):
+def test_a_meaning_taken_from_another_table():
     text = ("### `view_x`\n\nA view.\n\n| column | meaning |\n|---|---|\n| `a` | the **a**, in `units` |\n"
             "| `b` | the b |\n\n### `table_x`\n\nIts table.\n\n| column | meaning |\n|---|---|\n"
             "| `a` | see `view_x` |\n| `b` | |\n| `c` | only here |\n")
