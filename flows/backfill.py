@@ -10,15 +10,16 @@ import time
 from datetime import datetime
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.hourly import (FETCH_TIMEOUT_S, MINUTE, VALIDATE_TIMEOUT_S, RunFailed, close_run, every_source_failed,
-                          land_items_task, land_raw_task, parse_task, start_run_or_failed)
+                          land_items_task, land_raw_task, parse_task, source_table, start_run_or_failed)
 from flows.policies import policy as fetch_policy
-from tasks import db
+from flows.run_names import backfill_run_name
+from tasks import db, landing
 from tasks.backfill import Coverage, check_range, coverage_note, fetch_range, keep_range, resolve_sources
 from tasks.config import Config, load_config
 from tasks.http import FetchPolicy
@@ -56,13 +57,17 @@ def validate_task(cfg: Config, db_path: str, run_id: str) -> dict:
     with db.writer(db_path) as con:
         summary = db.retrying_conflicts(lambda: validate_run(con, run_id, now=db.utcnow(), sources=sources),
                                         what="recording validation")
+        by_source = landing.quarantined_by_source(con, run_id, "validate")
+    log.info("validated %s; %d rows quarantined, %d critical failures, %d warnings",
+             ", ".join(f"{n} {t}" for t, n in summary.as_dict()["rows"].items()) or "no rows",
+             summary.quarantined, len(summary.critical), len(summary.warnings))
     for line in summary.warnings:
         log.warning("validation: %s", line)
     if summary.critical:
         for line in summary.critical:
             log.error("validation (critical): %s", line)
         summary.raise_for_critical()
-    return summary.as_dict()
+    return {**summary.as_dict(), "quarantined_by_source": by_source}
 
 
 def summary_markdown(run_id: str, start: datetime, end: datetime, rows: list[dict], coverage: list[Coverage],
@@ -84,7 +89,7 @@ def summary_markdown(run_id: str, start: datetime, end: datetime, rows: list[dic
     return "\n".join(lines)
 
 
-@flow(name="backfill", log_prints=True, timeout_seconds=BACKFILL_TIMEOUT_S)
+@flow(name="backfill", flow_run_name=backfill_run_name, log_prints=True, timeout_seconds=BACKFILL_TIMEOUT_S)
 def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None, config_dir: str = "config",
              db_path: str = str(db.DEFAULT_DB), page_cap: int = 50, politeness: str = "internet") -> dict:
     """Land the posts published between `start` and `end` that the sources still show.
@@ -139,6 +144,9 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
         finally:
             create_markdown_artifact(summary_markdown(run_id, start, end, rows, coverage, notes),
                                      key="backfill-summary", description=f"backfill {run_id}")
+            create_table_artifact(source_table(rows, summary), key="backfill-sources",
+                                  description=f"backfill {run_id}: pages, new items, edits, quarantined rows "
+                                              "and errors per source")
     log.info("backfill %s: %d new, %d updated items in %s – %s", run_id, sum(r["items_new"] for r in rows),
              sum(r["items_updated"] for r in rows), start.isoformat(), end.isoformat())
     summary["run_id"] = run_id

@@ -12,11 +12,12 @@ from datetime import datetime
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
 from flows.policies import policy as fetch_policy
+from flows.run_names import current_flow_run_id, hourly_run_name
 from tasks import db, landing
 from tasks.config import Config, load_config
 from tasks.failpoints import failpoint
@@ -65,17 +66,23 @@ def open_run(db_path: str, flow_name: str, as_of: datetime | None,
     the attempt is noted beside the database (the next run that gets it records it in `runs`) and the
     answer is the line naming the holder: the flow ends Failed with it, without a traceback, since
     nothing is wrong with the code."""
+    log = get_run_logger()
+    prefect_run = current_flow_run_id()
     try:
         with db.writer(db_path) as con:
             imported = landing.import_unrecorded_runs(con, db_path)
-            landing.mark_abandoned_runs(con)
-            run_id = landing.start_run(con, flow_name, as_of)
+            abandoned = landing.mark_abandoned_runs(con)
+            run_id = landing.start_run(con, flow_name, as_of, prefect_flow_run_id=prefect_run)
             cursors = load_cursors(con, source_ids)
     except db.DatabaseLocked as error:
-        landing.record_unreachable_run(db_path, flow_name, as_of, str(error))
+        landing.record_unreachable_run(db_path, flow_name, as_of, str(error), prefect_flow_run_id=prefect_run)
         return DatabaseHeld(str(error))
     if imported:
-        get_run_logger().warning("recorded %d earlier run(s) that could not get the database as failed", imported)
+        log.warning("recorded %d earlier run(s) that could not get the database as failed", imported)
+    if abandoned:
+        log.warning("marked %d run(s) still 'running' long after they started as abandoned", abandoned)
+    log.info("opened run %s (Prefect flow run %s) for %d sources, %d with a cursor from earlier runs",
+             run_id, prefect_run, len(source_ids), len(cursors))
     return run_id, cursors
 
 
@@ -114,7 +121,9 @@ def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_
     with db.writer(db_path) as con:
         n = landing.land_fetches(con, run_id, records)
         failpoint("after-land-raw")
-        return n
+    get_run_logger().info("landed %d raw fetches: %d source pages, %d market payloads",
+                          n, sum(len(f.pages) for f in fetches), n - sum(len(f.pages) for f in fetches))
+    return n
 
 
 @task(name="parse-markets", cache_policy=NO_CACHE, timeout_seconds=PARSE_TIMEOUT_S)
@@ -136,6 +145,8 @@ def land_markets_task(db_path: str, run_id: str, parsed: MarketParse) -> dict:
         landing.quarantine(con, run_id, "parse", parsed.quarantined)
         n_candidates = db.transaction(con, lambda: land_candidates(con, parsed.candidates, db.utcnow()),
                                       what="proposing market candidates")
+    get_run_logger().info("landed %d markets, %d new odds points, %d rejected elements quarantined, "
+                          "%d new market candidates", n_markets, n_odds, len(parsed.quarantined), n_candidates)
     return dict(markets=n_markets, new_odds=n_odds, rejected=len(parsed.quarantined),
                 new_candidates=n_candidates, errors=parsed.errors)
 
@@ -212,15 +223,21 @@ def signals_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None)
 def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str | None:
     """Record the run's outcome and publish the snapshot. Returns why the snapshot could not be published
     (a full disk), after recording the run as failed for it, or None."""
+    log = get_run_logger()
     with db.writer(db_path) as con:
         landing.finish_run(con, run_id, status, summary)
+    rows = summary.get("sources") or []
+    log.info("closed run %s as %s: %d sources (%d failed), %d new and %d edited items",
+             run_id, status, len(rows), sum(r["status"] == "error" for r in rows),
+             sum(r["items_new"] for r in rows), sum(r["items_updated"] for r in rows))
     try:
-        db.publish_snapshot(db_path)
+        published = db.publish_snapshot(db_path)
     except db.SnapshotError as error:
-        get_run_logger().error("%s", error)
+        log.error("%s", error)
         with db.writer(db_path) as con:
             landing.finish_run(con, run_id, "failed", {**summary, "status": "failed", "error": str(error)})
         return str(error)
+    log.info("published the analysts' snapshot: %s", published)
     return None
 
 
@@ -238,6 +255,16 @@ def every_source_failed(rows: list[dict]) -> str | None:
     reasons = "; ".join(f"{r['source_id']}: {r.get('error') or 'no detail'}" for r in rows[:5])
     more = f"; and {len(rows) - 5} more" if len(rows) > 5 else ""
     return f"every source failed ({len(rows)}): {reasons}{more}"
+
+
+def source_table(rows: list[dict], summary: dict) -> list[dict]:
+    """One row per source for the run's table artifact. Quarantined counts the rows parsing rejected and
+    those validation set aside."""
+    by_validation = (summary.get("validation") or {}).get("quarantined_by_source", {})
+    return [{"source": r["source_id"], "kind": r["kind"], "status": r["status"], "pages": r["pages_fetched"],
+             "new items": r["items_new"], "edits": r["items_updated"],
+             "quarantined": r["rejects"] + by_validation.get(r["source_id"], 0), "error": r.get("error") or ""}
+            for r in rows]
 
 
 def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
@@ -263,7 +290,7 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
     return "\n".join(lines)
 
 
-@flow(name="hourly", log_prints=True, timeout_seconds=HOURLY_TIMEOUT_S)
+@flow(name="hourly", flow_run_name=hourly_run_name, log_prints=True, timeout_seconds=HOURLY_TIMEOUT_S)
 def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
            page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None,
            with_markets: bool = True, with_signals: bool = True) -> dict:
@@ -320,6 +347,9 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         finally:
             create_markdown_artifact(summary_markdown(run_id, rows, summary), key="hourly-run-summary",
                                      description=f"hourly run {run_id}")
+            create_table_artifact(source_table(rows, summary), key="hourly-sources",
+                                  description=f"hourly run {run_id}: pages, new items, edits, quarantined rows "
+                                              "and errors per source")
     errors = [r for r in rows if r["status"] == "error"]
     if errors:
         log.warning("%d sources failed this run: %s", len(errors), ", ".join(r["source_id"] for r in errors))
@@ -344,6 +374,10 @@ def validate_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None
         summary = db.retrying_conflicts(lambda: validate_run(con, run_id, now=as_of or db.utcnow(), sources=sources),
                                         what="recording validation")
         alerts = db.retrying_conflicts(lambda: detect_drift(con, run_id, now=as_of), what="recording drift")
+        by_source = landing.quarantined_by_source(con, run_id, "validate")
+    log.info("validated %s; %d rows quarantined, %d critical failures, %d warnings, %d drift alerts",
+             ", ".join(f"{n} {t}" for t, n in summary.as_dict()["rows"].items()) or "no rows",
+             summary.quarantined, len(summary.critical), len(summary.warnings), len(alerts))
     for alert in alerts:
         log.warning("drift: %s", alert)
     for line in summary.warnings:
@@ -352,6 +386,7 @@ def validate_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None
                              description=f"validation of run {run_id}")
     result = summary.as_dict()
     result["drift_alerts"] = [str(a) for a in alerts]
+    result["quarantined_by_source"] = by_source
     if summary.critical:
         for line in summary.critical:
             log.error("validation (critical): %s", line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import smtplib
 import time
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.run_names import report_run_name
 from tasks import db
 from tasks.config import ConfigError, Watchlist, WatchlistsFile, env_seconds, load_model
 from tasks.report import ledger
@@ -111,6 +113,9 @@ def archive_task(db_path: str, report_id: str, watchlist_id: str, archive_dir: s
         with db.writer(db_path) as con:
             entry = ledger.get(con, report_id)
         save_message(entry.eml, folder, report_id)
+        get_run_logger().info("archived report %s: %s and %s", report_id, html_path, eml_path)
+    else:
+        get_run_logger().info("report %s was archived before: %s", report_id, html_path)
     return dict(html=str(html_path), eml=str(eml_path))
 
 
@@ -290,7 +295,7 @@ def _merge(total: dict | None, attempt: dict) -> dict:
     return merged
 
 
-@flow(name="report",
+@flow(name="report", flow_run_name=report_run_name,
       # Bound on the whole run, retries and their waits included: a daily report two hours late is stale
       # and the alert should fire. The tasks' own bounds catch a hung step sooner.
       timeout_seconds=2 * 60 * 60)
@@ -314,15 +319,17 @@ def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/de
         log.warning("report(s) %s not delivered to everyone; retry %d of %d in %.0f s",
                     ", ".join(delivery["pending"]), attempt + 1, len(delays), wait)
         time.sleep(wait)
+    text_body = None
     try:
         with db.writer(db_path) as con:
-            status = ledger.get(con, built["report_id"]).status
+            entry = ledger.get(con, built["report_id"])
+        status, text_body = entry.status, entry.text_body
     except (duckdb.Error, db.StorageError) as e:   # still locked: the run reports what it knows and fails below
         status = f"unknown (the ledger could not be read: {_first_line(e)})"
     delivery.pop("retry")
     result = dict(watchlist_id=wl.id, report_id=built["report_id"], built=built["built"], status=status,
                   subject=built["subject"], summary=built["summary"], archive=archived, **delivery)
-    create_markdown_artifact(key=_artifact_key(wl.id), markdown=_artifact_markdown(result),
+    create_markdown_artifact(key=_artifact_key(wl.id), markdown=_artifact_markdown(result, text_body),
                              description=f"Watch-list report {built['report_id']}")
     problems = _delivery_problems(result)
     if problems:
@@ -348,14 +355,15 @@ def _artifact_key(watchlist_id: str) -> str:
     return "report-" + "".join(c if c.isalnum() else "-" for c in watchlist_id.lower())
 
 
-def _artifact_markdown(r: dict) -> str:
+def _artifact_markdown(r: dict, text_body: str | None = None) -> str:
+    """The delivery outcome, then the report itself (its plain-text part as sent), so that it reads in
+    Prefect's UI on any machine; the archived files are named as paths on the worker."""
     s = r["summary"] or {}
     lines = [f"# {r['subject']}", "",
              f"report `{r['report_id']}`: **{r['status']}**" + (" (built this run)" if r["built"] else ""), "",
              "| what changed | count |", "|---|---:|"]
     lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in s.items()]
-    lines += ["", f"- archive: [{Path(r['archive']['html']).name}]({Path(r['archive']['html']).resolve().as_uri()})"
-                  f" and `{r['archive']['eml']}`"]
+    lines += ["", f"- archived on the worker as `{r['archive']['html']}` and `{r['archive']['eml']}`"]
     if r["sent"]:
         lines.append(f"- sent this run: {', '.join(r['sent'])}")
     if r["delayed"]:
@@ -369,7 +377,15 @@ def _artifact_markdown(r: dict) -> str:
         lines.append(f"- **refused for good** ({rid}): " + "; ".join(f"{k}: {v}" for k, v in refused.items()))
     for rid, why in {**r["waiting"], **r["unrecorded"]}.items():
         lines.append(f"- {rid}: {why}")
+    if text_body:
+        fence = "`" * max(3, _longest_backtick_run(text_body) + 1)
+        lines += ["", "## The report as sent", "", f"{fence}text", text_body.rstrip("\n"), fence]
     return "\n".join(lines)
+
+
+def _longest_backtick_run(text: str) -> int:
+    """The fence around the report must be longer than any run of backticks in it."""
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
 @contextmanager

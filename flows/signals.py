@@ -20,6 +20,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Failed, State
 
+from flows.run_names import current_flow_run_id, recompute_run_name, signals_run_name
 from tasks import db, landing
 from tasks.config import load_config
 from tasks.signals.run import compute_signals, recompute
@@ -35,7 +36,7 @@ RECOMPUTE_TIMEOUT_S = 6 * 60 * MINUTE
 
 def _unreachable(db_path: str, flow_name: str, as_of: datetime | None, error: db.DatabaseLocked) -> State:
     """The database is held by another process: note the attempt beside it, fail in one line."""
-    landing.record_unreachable_run(db_path, flow_name, as_of, str(error))
+    landing.record_unreachable_run(db_path, flow_name, as_of, str(error), prefect_flow_run_id=current_flow_run_id())
     return Failed(message=str(error))
 
 
@@ -63,12 +64,14 @@ def _recorded_run(db_path: str, flow_name: str, as_of: datetime | None, what: st
     error, when it raises), retried whole on a lake's commit conflict, then the snapshot published.
     Returns (run id, clock, summary), or a Failed state when the database is held or the snapshot
     cannot be published (both recorded first)."""
+    log = get_run_logger()
     try:
         with db.writer(db_path) as con:
             landing.import_unrecorded_runs(con, db_path)
             if as_of is None and default_clock is not None:
                 as_of = default_clock(con)
-            run_id = landing.start_run(con, flow_name, as_of)
+            run_id = landing.start_run(con, flow_name, as_of, prefect_flow_run_id=current_flow_run_id())
+            log.info("opened run %s (Prefect flow run %s), as of %s", run_id, current_flow_run_id(), as_of or "now")
             try:
                 summary = db.retrying_conflicts(lambda: work(con, run_id, as_of), what=what)
             except Exception as e:
@@ -79,10 +82,13 @@ def _recorded_run(db_path: str, flow_name: str, as_of: datetime | None, what: st
         return _unreachable(db_path, flow_name, as_of, error)
     if failure := _publish(db_path, run_id, {"signals": summary}):
         return Failed(message=f"{flow_name} run {run_id}: {failure}")
+    log.info("closed run %s: %d items annotated, %d grouped, %d new stories, %d stories recomputed; "
+             "snapshot published", run_id, summary.get("items_annotated", 0), summary.get("items_grouped", 0),
+             summary.get("stories_new", 0), summary.get("stories_in_scope", 0))
     return run_id, as_of, summary
 
 
-@flow(name="signals", log_prints=True, timeout_seconds=SIGNALS_TIMEOUT_S)
+@flow(name="signals", flow_run_name=signals_run_name, log_prints=True, timeout_seconds=SIGNALS_TIMEOUT_S)
 def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None) -> dict:
     """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the database (a DuckDB file or a
     `ducklake:` setting). as_of: the clock the marts report against (default now)."""
@@ -97,7 +103,7 @@ def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of
     return {**summary, "run_id": run_id}
 
 
-@flow(name="recompute-signals", log_prints=True, timeout_seconds=RECOMPUTE_TIMEOUT_S)
+@flow(name="recompute-signals", flow_run_name=recompute_run_name, log_prints=True, timeout_seconds=RECOMPUTE_TIMEOUT_S)
 def recompute_signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB),
                       since: datetime | None = None, as_of: datetime | None = None) -> dict:
     """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the DuckDB file.

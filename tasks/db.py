@@ -112,7 +112,21 @@ def migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[str]:
             _check_digest(path, done[path.stem], digest)
         elif _apply_migration(con, path, without_key_constraints(sql) if lake else sql, digest):
             applied.append(path.stem)
+    if applied:
+        comment_tables(con, lake=lake)
     return applied
+
+
+def comment_tables(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> int:
+    """Put docs/tables.md's descriptions on the tables, views and columns as their comments (see
+    tasks.data_dictionary); returns how many changed. A dictionary that cannot be read is a warning,
+    not a failed run: the data is whole without its comments."""
+    from tasks.data_dictionary import DictionaryError, apply_comments
+    try:
+        return apply_comments(con, lake=lake)
+    except (OSError, DictionaryError) as error:
+        logging.getLogger(__name__).warning("the tables keep their previous comments: %s", error)
+        return 0
 
 
 def _apply_migration(con: duckdb.DuckDBPyConnection, path: Path, sql: str, digest: str) -> bool:
@@ -337,12 +351,19 @@ def snapshot_path(path: Path | str) -> Path | str:
 def publish_snapshot(path: Path | str = DEFAULT_DB) -> Path | str:
     """Copy the (closed, checkpointed) database beside itself and atomically swap it in as the
     read-only snapshot analysts open. Readers of the previous snapshot keep their open file.
-    A lake publishes every commit by itself.
+    A lake publishes every commit by itself; publishing one only brings its comments up to date.
+    Either way the tables, views and columns carry docs/tables.md's descriptions as their comments (the
+    models recreate their tables and views, which drops them).
 
     A copy that fails (a full disk) is removed at once, and so is any copy an earlier publish left
     behind (killed mid-copy): partial copies would otherwise hold the space every later copy needs.
     Raises SnapshotError; the previous snapshot stays in place."""
     if is_lake(path):
+        con = connect(path)
+        try:
+            _retrying_conflicts(lambda: comment_tables(con, lake=True), what=f"commenting the tables of {path!r}")
+        finally:
+            con.close()
         return str(path)
     path = Path(path)
     target = snapshot_path(path)
@@ -352,6 +373,7 @@ def publish_snapshot(path: Path | str = DEFAULT_DB) -> Path | str:
     con = connect(path)
     try:
         remove_snapshot_leftovers(target)
+        comment_tables(con)
         con.execute("checkpoint")
         try:
             shutil.copyfile(path, tmp)

@@ -251,12 +251,23 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, rows: li
     return len(df)
 
 
-def start_run(con: duckdb.DuckDBPyConnection, flow: str, as_of: datetime | None, run_id: str | None = None) -> str:
+def start_run(con: duckdb.DuckDBPyConnection, flow: str, as_of: datetime | None, run_id: str | None = None,
+              prefect_flow_run_id: str | None = None) -> str:
+    """Record a run as running; `prefect_flow_run_id` is the Prefect flow run making it (None outside Prefect)."""
     run_id = run_id or uuid.uuid4().hex[:16]
     db.transaction(con, lambda: con.execute(
-        "insert into runs (run_id, flow, started_at, status, as_of) values (?, ?, ?, 'running', ?)",
-        [run_id, flow, utcnow(), as_of]), what=f"starting run {run_id}")
+        "insert into runs (run_id, flow, started_at, status, as_of, prefect_flow_run_id) "
+        "values (?, ?, ?, 'running', ?, ?)",
+        [run_id, flow, utcnow(), as_of, prefect_flow_run_id]), what=f"starting run {run_id}")
     return run_id
+
+
+def quarantined_by_source(con: duckdb.DuckDBPyConnection, run_id: str, stage: str | None = None) -> dict[str, int]:
+    """Rows a run set aside, per source (rows of no source under ''), of one stage or all."""
+    return dict(con.execute("""
+        select coalesce(source_id, ''), count(*) from quarantine
+        where run_id = ? and (? is null or stage = ?) group by all
+    """, [run_id, stage, stage]).fetchall())
 
 
 def mark_abandoned_runs(con: duckdb.DuckDBPyConnection, older_than: timedelta = timedelta(hours=2)) -> int:
@@ -295,7 +306,8 @@ def unrecorded_runs_path(db_path: str | Path) -> Path | None:
     return Path(str(db_path) + UNRECORDED_SUFFIX)
 
 
-def record_unreachable_run(db_path: str | Path, flow: str, as_of: datetime | None, error: str) -> str | None:
+def record_unreachable_run(db_path: str | Path, flow: str, as_of: datetime | None, error: str,
+                           prefect_flow_run_id: str | None = None) -> str | None:
     """Note a run that never reached the database; returns its run id (None for a lake)."""
     side = unrecorded_runs_path(db_path)
     if side is None:
@@ -303,7 +315,8 @@ def record_unreachable_run(db_path: str | Path, flow: str, as_of: datetime | Non
     run_id = uuid.uuid4().hex[:16]
     now = utcnow().isoformat()
     line = json.dumps(dict(run_id=run_id, flow=flow, started_at=now, finished_at=now,
-                           as_of=as_of.isoformat() if as_of else None, error=error))
+                           as_of=as_of.isoformat() if as_of else None, error=error,
+                           prefect_flow_run_id=prefect_flow_run_id))
     side.parent.mkdir(parents=True, exist_ok=True)
     with open(side, "a", encoding="utf-8") as f:      # one short line: appends do not interleave
         f.write(line + "\n")
@@ -327,7 +340,7 @@ def import_unrecorded_runs(con: duckdb.DuckDBPyConnection, db_path: str | Path) 
         try:
             r = json.loads(line)
             rows.append([r["run_id"], r["flow"], r["started_at"], r["finished_at"], r.get("as_of"),
-                         json.dumps({"status": "failed", "error": r["error"]})])
+                         json.dumps({"status": "failed", "error": r["error"]}), r.get("prefect_flow_run_id")])
         except (ValueError, KeyError, TypeError) as error:
             log.warning("%s: line %d is not a run record (%s); skipped", side, number, error)
 
@@ -336,10 +349,12 @@ def import_unrecorded_runs(con: duckdb.DuckDBPyConnection, db_path: str | Path) 
             con.execute("""
                 merge into runs using (select ? as run_id, ? as flow, cast(? as timestamptz) as started_at,
                                               cast(? as timestamptz) as finished_at, cast(? as timestamptz) as as_of,
-                                              ? as summary) as n
+                                              ? as summary, ? as prefect_flow_run_id) as n
                 using (run_id)
-                when not matched then insert (run_id, flow, started_at, finished_at, status, as_of, summary)
-                    values (n.run_id, n.flow, n.started_at, n.finished_at, 'failed', n.as_of, n.summary)
+                when not matched then insert (run_id, flow, started_at, finished_at, status, as_of, summary,
+                                              prefect_flow_run_id)
+                    values (n.run_id, n.flow, n.started_at, n.finished_at, 'failed', n.as_of, n.summary,
+                            n.prefect_flow_run_id)
             """, row)
 
     db.transaction(con, write, what=f"recording {len(rows)} runs that could not reach the database")
