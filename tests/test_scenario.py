@@ -297,7 +297,7 @@ CLAIM_HITS = {
 KNOWN_MISREADS = {
     ("regional-incident", "waltz-shipping"): "-", ("regional-incident", "waltz-shipping-ar"): "-",
     ("regional-incident", "waltz-shipping-fa"): "-",
-    ("memorandum-violated", "baghaei-review"): "+", ("memorandum-violated", "baghaei-review-ar"): "+",
+    ("memorandum-violated", "baghaei-review-ar"): "+",
 }
 
 

@@ -28,6 +28,13 @@ from tasks.signals.stance import is_denial, is_fact_check, is_question, negation
     ("لن نقف مكتوفي الأيدي أمام أي اعتداء", "ar", 0),
     ("ایران حملات را «تحمل نخواهد کرد».", "fa", 0),
     ("ایران در برابر این حملات دست روی دست نخواهد گذاشت", "fa", 0),
+    ("Tehran will not stay silent if its tankers are hit again", "en", 0),
+    ("The Guards will shoot down any drone without further notice", "en", 0),
+    ("Any attack will not go unpunished, the minister said", "en", 0),
+    ("أي اعتداء جديد لن يمر دون رد", "ar", 0),
+    ("إيران لن تقف صامتة أمام استهداف سفنها", "ar", 0),
+    ("هرگونه تجاوز بی‌پاسخ نخواهد ماند", "fa", 0),
+    ("سپاه بدون هشدار قبلی پهپادها را سرنگون می‌کند", "fa", 0),
     # "has no choice but" states what must happen
     ("Tehran has no choice but to build the bomb", "en", 0),
     ("لا خيار أمام طهران سوى القنبلة", "ar", 0),
@@ -44,6 +51,11 @@ def test_negation_cues_are_counted_where_they_negate(text, lang, expected):
     ("نَفَى المتحدث أن تكون إيران قد قاطعت الجولة", "ar", True),                # with short vowels written
     ("سخنگوی وزارت خارجه این خبر را تکذیب کرد", "fa", True),
     ("بقائی ادعای مقام آمریکایی را رد کرد", "fa", True),
+    ("The spokeswoman flatly rejected Tehran's charge that Washington broke the deal", "en", True),
+    ("The minister dismissed Israel's claims about the tanker", "en", True),
+    # the object of the denial can run long, and an adverb can sit before the verb
+    ("عراقچی ادعای رئیس‌جمهور آمریکا درباره نقض تفاهم‌نامه از سوی ایران را قاطعانه رد کرد", "fa", True),
+    ("ایران پیشنهاد آمریکا برای پیوست دریایی را رد کرد", "fa", False),         # refusing a proposal
 ])
 def test_denials(text, lang, expected):
     assert is_denial(text, lang) is expected
@@ -57,6 +69,9 @@ def test_denials(text, lang, expected):
     ("شایعه | خبر حضور هیئت ایرانی در مسقط صحت ندارد", True),
     ("The earlier report is assessed as a false alarm", False),                 # a false alarm is news
     ("Iran says the talks are false hope for the region", False),
+    # "Fake News" as an epithet is not a fact-check; as a label opening the post it is
+    ("Talks are going very nicely. NOTHING has been cancelled, no matter what the Fake News says!", False),
+    ("Fake news: the IRGC did not seize a tanker near Tunb", True),
 ])
 def test_fact_checks(post, expected):
     assert is_fact_check(post) is expected

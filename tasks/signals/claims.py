@@ -30,7 +30,7 @@ from tasks.signals.textnorm import normalize, soft_text
 
 # A claim fires in a sentence when the classifier gives it DEFAULT_THRESHOLD of the probability (or the
 # claim's own `threshold`); the classifier reads topic-centred sentence vectors of both encoders.
-VERSION = 3                     # bump when matching changes what a stored annotation would say
+VERSION = 4                     # bump when matching changes what a stored annotation would say
 CLAIM_ENCODERS = ("e5", "usem3")
 DEFAULT_THRESHOLD = 0.45
 SIMILARITY_FLOOR = 0.30         # topic-centred cosine to the claim's closest example (dev: 95% of claims >= 0.33)
@@ -314,7 +314,6 @@ class ClaimIndex:
             parts = [r for r in rows if units[r].is_clause] or rows
             head = attribution(sentence)
             for c in np.flatnonzero((best >= self.thresholds) & (closest >= SIMILARITY_FLOOR)):
-                k = rows[int(score[rows, c].argmax())]
                 # negation and denial are read in the clauses that carry the claim (and a denial in the
                 # clause that introduces them), not anywhere in the sentence
                 near = sims[parts][:, self._columns[c]].max(axis=1)
@@ -323,8 +322,9 @@ class ClaimIndex:
                     continue
                 carried = " ".join(units[r].text for r in carriers)
                 scope = self._denial_scope(sentence, units[carriers[-1]].text)
-                stance = stances.stance_of(sentence, carried, lang, self._negated(carried, lang, sims[k], int(c)),
-                                           fact_check, scope)
+                # negation parity is read against the examples nearest the carrying clauses themselves
+                negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c))
+                stance = stances.stance_of(sentence, carried, lang, negated, fact_check, scope)
                 out.append((si, ClaimMatch(self.claim_ids[c], stance, round(float(best[c]), 4),
                                            sentence, "meaning")))
         return out

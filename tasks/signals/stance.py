@@ -45,12 +45,18 @@ _FA_NEGATION = re.compile(
 _NEGATION_IDIOMS = re.compile(
     r"\b(?:never\s+(?:before\s+)?seen|no\s+doubt|not\s+only|no\s+less\s+than|no\s+longer\s+than|"
     r"nothing\s+short\s+of|second\s+to\s+none|,\s+not\s+\w+(?:\s+\w+)?[.!\"”]?$|"
-    r"(?:will|would|shall)\s+not\s+(?:tolerate|stand\s+idly|go\s+unanswered|hesitate)|won't\s+(?:tolerate|hesitate)|"
+    r"(?:will|would|shall)\s+not\s+(?:tolerate|stand\s+idly|go\s+unanswered|go\s+unpunished|hesitate|"
+    r"(?:stay|remain|keep)\s+silent)|won't\s+(?:tolerate|hesitate|(?:stay|remain)\s+silent)|"
+    r"without\s+(?:any\s+|further\s+|prior\s+)?(?:notice|warning|hesitation)|"
     r"(?:no|little)\s+(?:choice|option|alternative|way)\s+but)|"
     r"(?<!\w)[وف]?(?:لا\s+(?:خيار|بديل|سبيل)|ليس\s+(?:أمام\s+\S+\s+|لدى\s+\S+\s+)?(?:من\s+)?(?:خيار|بديل))(?=.{0,40}(?:سوى|إلا|غير))|"
     r"(?<!\w)(?:چاره|راه|گزینه)(?:[\u200c ]?ای)?\s+(?:جز|به\s+جز|غیر\s+از)\s+.{0,40}?ن(?:دارد|داریم|دارند|مانده)(?!\w)|"
     r"(?<!\w)[وف]?(?:لن|لا)\s+(?:يتسامح|نتسامح|تتسامح|يتهاون|نتهاون|تتهاون|نقف\s+مكتوفي|يقف\s+مكتوف|نتردد|تتردد|يتردد)\w*|"
     r"(?<!\w)(?:تحمل|تردید)\s+نخواه\w*\s+کرد|(?<!\w)دست\s+روی\s+دست\s+نخواه\w*\s+گذاشت|"
+    r"(?<!\w)(?:بی[\u200c ]?پاسخ|بی[\u200c ]?جواب)\s+نخواه\w*\s+ماند|(?<!\w)ساکت\s+نخواه\w*\s+نشست|"
+    r"(?<!\w)(?:بدون|بی)[\u200c ]?(?:هشدار|اخطار)|"
+    r"(?<!\w)[وف]?(?:لن|لا)\s+(?:ن|ت|ي)(?:قف|بقى|سكت|صمت)\w*\s+(?:صامت|مكتوف|متفرج)\w*|"
+    r"(?<!\w)[وف]?لن\s+(?:ي|ت)مر\s+(?:دون|بدون|من\s+دون|بلا)\s+(?:رد|عقاب|حساب)|(?<!\w)(?:دون|بدون|من\s+دون)\s+(?:سابق\s+)?إنذار|"
     r"(?<!\w)[وف]?(?:لا\s*سيما|لاسيما|لا\s*(?:يزال|تزال|زال|يزالون|تزالان)|ما\s+(?:زال|زالت|يزال|تزال)|"
     r"لا\s*بد|لا\s*شك|بلا\s+شك|لم\s+(?:\w+\s+){0,2}(?:من\s+قبل|مثيل\w*)|لم\s+يسبق)(?!\w)|"
     r"(?<!\w)(?:نه\s+تنها|بی[" + _ZWNJ + r" ]?شک|بدون\s+شک|هیچ[" + _ZWNJ + r" ]?گاه\s+\S+\s+نشده)(?!\w)",
@@ -68,19 +74,21 @@ _NEGATION = {"en": _EN_NEGATION, "ar": _AR_NEGATION, "fa": _FA_NEGATION}
 # A speaker denying the claim ("Tehran denied reports that ...").
 _DENIAL = {
     "en": re.compile(
-        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|dismiss(?:es|ed|ing)?\s+(?:the\s+)?(?:reports?|claims?|"
-        r"allegations?|rumou?rs?)|reject(?:s|ed|ing)?\s+(?:the\s+)?(?:reports?|claims?|allegations?|accusations?)|"
+        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|dismiss(?:es|ed|ing)?\s+(?:(?:the|these|those|such)\s+|\w+['’]s\s+)?(?:reports?|claims?|charges?|"
+        r"allegations?|rumou?rs?)|reject(?:s|ed|ing)?\s+(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?(?:reports?|claims?|allegations?|"
+        r"accusations?|charges?|assertions?)|"
         r"(?:baseless|unfounded)\s+(?:reports?|claims?|allegations?)|(?:is|was|are|were)\s+not\s+true)\b",
         re.IGNORECASE),
     "ar": re.compile(r"(?<!\w)[وف]?(?:نفى|نفت|ينفي|تنفي|نفي|نفوا|كذب|كذّب|كذبت|تكذيب|يكذب|دحض|دحضت)(?!\w)"),
     "fa": re.compile(r"(?<!\w)(?:تکذیب|تكذيب|نفی\s+کرد|رد\s+کرد\w*\s+که|"
-                     r"(?:ادعا|ادعای|گزارش|گزارش[" + _ZWNJ + r" ]?های|خبر|اخبار)\S*\s+(?:\S+\s+){0,3}را\s+رد)"),
+                     r"(?:ادعا|ادعای|ادعاهای|اتهام|اتهامات|گزارش|گزارش[" + _ZWNJ + r" ]?های|خبر|اخبار)\S*\s+(?:\S+\s+){0,8}?را\s+"
+                     r"(?:\S+\s+)?رد(?!\w))"),
 }
 
 # A fact-check or debunk framing the claim as false; read over the whole post.
 _FACT_CHECK_LABEL = re.compile(r"(?:^|\W)(?:FALSE|FAKE|MISLEADING|DEBUNKED|FACT CHECK)\b")
 _FACT_CHECK = re.compile(
-    r"\bfact[\s-]?check\w*|\bdebunk\w*|\bfake\s+news\b|\b(?:AI|digitally)[\s-](?:generated|altered)\b|"
+    r"\bfact[\s-]?check\w*|\bdebunk\w*|^\W*fake\s+news\s*[:|!-]|\b(?:AI|digitally)[\s-](?:generated|altered)\b|"
     r"\b(?:is|are|was|were)\s+(?:false|fake|fabricated|misleading|untrue)(?=\s*(?:[.,;:!)]|$))|\bno\s+evidence\b|"
     r"(?<!\w)(?:كاذب\w*|زائف\w*|مضلل\w*|مفبرك\w*|شائع\w*|غير\s+صحيح\w*|عار\w*\s+عن\s+الصحة|"
     r"تضليل\w*|شایعه\w*|نادرست\w*|جعلی|کذب|خلاف\s+واقع|صحت\s+ندارد|راستی[" + _ZWNJ + r" ]?آزمایی|"
