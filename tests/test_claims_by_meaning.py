@@ -13,6 +13,11 @@ from tasks.signals.annotate import ItemText, annotate
 from tasks.signals.lexicon import build_lexicon
 
 JUNE_2026 = datetime(2026, 6, 28, 20, 0, tzinfo=timezone.utc)
+# Known misread: the classifier takes a negation cue itself (لم, "no") as evidence of a claim its examples
+# often word with one, so "did not suspend" scores as high as "did not attend"; taking the negation out
+# leaves too weak a contrast to overrule it. Examples of each claim's negation, as a class of their own,
+# are the fix.
+_NEGATION_LEARNED = "known misread: a negation cue read as part of a negatively worded claim"
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +168,15 @@ def test_a_claims_near_misses_keep_it_off_the_same_event_elsewhere(lex):
     # a tanker attack is still the claim
     assert "regional-incident" in {m.claim_id for m in configured.find(
         "A drone hit a Panama-flagged tanker off Ras Tanura on Sunday, maritime sources said.", "en")}
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("White House officials said no meeting with Iran had been canceled and more sessions were planned.", "en"),
+    pytest.param("The State Department said no session with the Iranian delegation had been called off.", "en",
+                 marks=pytest.mark.xfail(strict=True, reason=_NEGATION_LEARNED)),
+    pytest.param("أكد مصدر عماني أن طهران لم تعلّق مشاركتها في الاجتماعات الفنية.", "ar",
+                 marks=pytest.mark.xfail(strict=True, reason=_NEGATION_LEARNED)),
+])
+def test_a_negation_of_a_claim_worded_with_one_is_not_the_claim(lex, text, lang):
+    # talks-suspended is often worded with a negation ("did not attend"); here the negation is of it
+    assert ("talks-suspended", "asserted") not in stances(read(lex, text, lang))

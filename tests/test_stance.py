@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.signals.stance import is_denial, is_fact_check, is_question, negations, opens_statement
+from tasks.signals.stance import (is_denial, is_fact_check, is_question, negations, opens_statement,
+                                  without_negations)
 
 
 @pytest.mark.parametrize("text, lang, expected", [
@@ -91,3 +92,16 @@ def test_a_clause_with_its_own_reporting_verb_starts_a_new_statement():
     assert opens_statement("مؤكدًا أن الوفد الإيراني لم يحضر اجتماع الأحد")
     assert opens_statement("telling Reuters that Sunday's boycott was a message")
     assert not opens_statement("that Tehran had skipped the talks")
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("no meeting with Iran has been called off", "en", "a meeting with Iran has been called off"),
+    ("Iranian diplomats didn't travel and won't go", "en", "Iranian diplomats did travel and will go"),
+    ("Washington will not tolerate it but did not reply", "en", "Washington will not tolerate it but did reply"),
+    ("قال إن طهران لم تلغ مشاركتها ولن تقاطع", "ar", "قال إن طهران تلغ مشاركتها و تقاطع"),
+    ("لا يزال الوفد لم يصل", "ar", "لا يزال الوفد يصل"),
+    ("هیئت ایرانی به ژنو اعزام نمی‌شود", "fa", "هیئت ایرانی به ژنو اعزام می‌شود"),
+    ("ایران در نشست حضور نخواهد یافت", "fa", "ایران در نشست حضور خواهد یافت"),
+])
+def test_a_clause_read_without_its_negations(text, lang, expected):
+    assert without_negations(text, lang) == expected

