@@ -43,6 +43,11 @@ DRIVER = textwrap.dedent('''\
     report("test-list", config_dir=cfg, db_path=db, as_of=as_of, archive_dir=archive)
 
     from prefect.client.orchestration import get_client
+    from prefect.logging.handlers import APILogWorker
+
+    # logs reach the API in batches from a background thread; on a loaded machine the last lines of a
+    # run can still be queued here, so they are sent before the API is read
+    APILogWorker.drain_all(timeout=120)
 
     async def everything(read):
         rows, offset = [], 0
