@@ -53,7 +53,10 @@ class Steps:
             self._bar.console.print(line, markup=False, highlight=False)
             self._bar.update(self._task, advance=1, description=self.what)
         else:
-            print(line, file=self.stream, flush=True)
+            # written, not print()ed: inside a Prefect flow with log_prints, print would become an INFO
+            # log record, which `./run` does not show
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
