@@ -136,12 +136,13 @@ class Rehearsal:
         def log() -> str:
             own = redirected.read_text(errors="replace")[-4000:] if redirected and redirected.exists() else ""
             return self.procs.log(name) + own
+
         if "server start" in command:
             wait_for(f"http://127.0.0.1:{port}/api/health", proc, SERVER_START_S, "the Prefect server", log)
         elif "mirror.smtp" in command:
-            wait_for_port(port, proc, 60, "the SMTP server", log)
+            wait_for_port(port, proc, COMMAND_S, "the SMTP server", log)
         elif "mirror" in command:
-            wait_for(f"http://127.0.0.1:{port}/_mirror/stats", proc, 60, "the mirror", log)
+            wait_for(f"http://127.0.0.1:{port}/_mirror/stats", proc, COMMAND_S, "the mirror", log)
 
     def output_of(self, pattern: str) -> str:
         found = [out for documented, out in self.outputs if re.search(pattern, documented)]
@@ -168,7 +169,9 @@ def flow_run_id(output: str) -> str:
 @pytest.mark.timeout(2400)
 def test_the_rehearsal_runs_as_written(tmp_path):
     blocks = rehearsal_blocks(RUNBOOK.read_text(encoding="utf-8"))
-    ports = {documented: free_port() for documented in DOCUMENTED_PORTS}
+    ports: dict[str, int] = {}
+    while len(set(ports.values())) < len(DOCUMENTED_PORTS):      # three different ones
+        ports = {documented: free_port() for documented in DOCUMENTED_PORTS}
     rehearsal_dir = tmp_path / "rehearsal"
     # What the terminals start from: the runbook's exports must supply the rest (Prefect's settings, the
     # mirror's address, the SMTP settings), so nothing of the test's own environment stands in for them.
