@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.measure import MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
+from tasks.progress import Steps
 
 SECTIONS = ("parse", "meaning", "hourly", "growth", "queries")
 BENCH_DIR = Path(__file__).resolve().parent
@@ -75,22 +76,30 @@ def ensure_rivals() -> str:
     return f"installed, but {', '.join(still)} still does not import" if still else "installed minet and snscrape"
 
 
-def _run_sections(sections: list[str], *, quick: bool, command: str) -> tuple[list[Row], dict]:
+def sections_in_order(sections: list[str]) -> list[str]:
+    """The sections that will run, in their order: the queries need the history the growth section builds."""
+    wanted = set(sections) | ({"growth"} if "queries" in sections else set())
+    return [name for name in SECTIONS if name in wanted]
+
+
+def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Steps) -> tuple[list[Row], dict]:
     rows: list[Row] = []
     details: dict = {}
 
     def guarded(name: str, fn):
         started = time.perf_counter()
-        print(f"[{name}] ...", flush=True)
+        steps.start(name)
+        outcome = "done"
         try:
             return fn()
         except Exception as e:     # a section that breaks still leaves the others' figures
             rows.append(Row(name, "section", None, "", status=FAILED, command=command,
                             note=f"{type(e).__name__}: {e}"[:500]))
             details[name] = {"error": f"{type(e).__name__}: {e}"}
+            outcome = FAILED
             return None
         finally:
-            print(f"[{name}] {time.perf_counter() - started:.0f} s", flush=True)
+            steps.done(f"{name} {outcome} in {time.perf_counter() - started:.0f} s")
 
     if "parse" in sections:
         install = ensure_rivals()
@@ -150,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{command}  ({started_at:%Y-%m-%d %H:%M} UTC, {info['cores']} cores, "
           f"load {info['load_average_1_5_15']})", flush=True)
 
-    rows, details = _run_sections(sections, quick=args.quick, command=command)
+    with Steps(len(sections_in_order(sections)), "bench section") as steps:
+        rows, details = _run_sections(sections, quick=args.quick, command=command, steps=steps)
 
     result = {
         "date": started_at.isoformat(timespec="seconds"),

@@ -20,9 +20,11 @@ from flows.hourly import (FETCH_TIMEOUT_S, MINUTE, VALIDATE_TIMEOUT_S, RunFailed
 from flows.policies import policy as fetch_policy
 from flows.run_names import backfill_run_name
 from tasks import db, landing
-from tasks.backfill import Coverage, check_range, coverage_note, fetch_range, keep_range, resolve_sources
+from tasks.backfill import (Coverage, check_range, coverage_note, fetch_range, keep_range, progress_line,
+                            resolve_sources)
 from tasks.config import Config, load_config
 from tasks.http import FetchPolicy
+from tasks.progress import Steps
 from tasks.sources.fetching import SourceFetch
 
 
@@ -34,11 +36,14 @@ FETCH_RANGE_TIMEOUT_S = 5 * 60 * MINUTE
 
 @task(name="fetch-range", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE,
       timeout_seconds=FETCH_RANGE_TIMEOUT_S)
-def fetch_range_task(cfg: Config, source_ids: list[str], start: datetime, policy: FetchPolicy,
+def fetch_range_task(cfg: Config, source_ids: list[str], start: datetime, end: datetime, policy: FetchPolicy,
                      page_cap: int) -> tuple[list[SourceFetch], list[Coverage]]:
     log = get_run_logger()
-    fetches, coverage = asyncio.run(fetch_range(cfg, [cfg.source(s) for s in source_ids], start=start,
-                                                page_cap=page_cap, policy=policy))
+    # Paging channels back is the long part: one progress step per source, saying how far back it got.
+    with Steps(len(source_ids), "backfill source") as steps:
+        fetches, coverage = asyncio.run(fetch_range(
+            cfg, [cfg.source(s) for s in source_ids], start=start, page_cap=page_cap, policy=policy,
+            on_source_done=lambda cov: steps.done(progress_line(cov, start, end))))
     log.info("fetched %d pages from %d sources", sum(len(f.pages) for f in fetches), len(fetches))
     for f in fetches:
         if f.error:
@@ -122,7 +127,7 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     notes: list[str] = []
     summary: dict = {"as_of": None, "start": start.isoformat(), "end": end.isoformat()}
     try:
-        fetches, coverage = fetch_range_task(cfg, ids, start, policy, page_cap)
+        fetches, coverage = fetch_range_task(cfg, ids, start, end, policy, page_cap)
         land_raw_task(db_path, run_id, quote(fetches), [])
         parsed = keep_range(parse_task(cfg, quote(fetches)), coverage, start, end)
         rows = land_items_task(db_path, run_id, quote(fetches), quote(parsed))

@@ -7,14 +7,17 @@ local mirror, running the hourly pipeline at each of the scenario's clock times,
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 from flows.hourly import hourly
 from mirror.scenario import load_scenario
 from mirror.server import MirrorServer
 from tasks import db
+from tasks.progress import Steps
 
 DEMO_CONFIG = "config/demo"
 EXAMPLE_QUERY = """\
@@ -38,26 +41,31 @@ def run_demo(db_path: Path | str, *, quiet: bool = False) -> dict:
             p.unlink(missing_ok=True)
             Path(str(p) + ".wal").unlink(missing_ok=True)
     summaries = []
-    with MirrorServer(scenario) as mirror:
+    # quiet: the lines go to a buffer nobody reads
+    with MirrorServer(scenario) as mirror, Steps(len(scenario.run_times), "demo run",
+                                                 stream=io.StringIO() if quiet else None) as steps:
         os.environ["MIRROR_URL"] = mirror.base_url
         for as_of in scenario.run_times:
+            steps.start(f"{as_of:%d %b %H:%M} UTC")
             mirror.set_clock(as_of)
             t0 = time.perf_counter()
             s = hourly(config_dir=DEMO_CONFIG, db_path=str(db_path), as_of=as_of, politeness="mirror")
             summaries.append(s)
-            if not quiet:
-                new = sum(r["items_new"] for r in s["sources"])
-                upd = sum(r["items_updated"] for r in s["sources"])
-                errs = [r["source_id"] for r in s["sources"] if r["status"] == "error"]
-                v, sig = s.get("validation", {}), s.get("signals", {})
-                interest = sig.get("stories_of_interest", 0)
-                interest = sum(interest.values()) if isinstance(interest, dict) else interest
-                print(f"  {as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:2d} edited  "
-                      f"validated {sum(v.get('rows', {}).values()):4d} rows, {v.get('quarantined', 0)} quarantined  "
-                      f"stories of interest {interest:2d}  "
-                      f"{time.perf_counter() - t0:5.1f} s" + (f"  errors: {', '.join(errs)}" if errs else ""),
-                      flush=True)
+            steps.done(_run_line(as_of, s, time.perf_counter() - t0))
     return {"runs": summaries, "as_of": max(scenario.run_times)}
+
+
+def _run_line(as_of: datetime, s: dict, seconds: float) -> str:
+    """One hourly run of the demo in a line: what landed, what validation set aside, what it found."""
+    new = sum(r["items_new"] for r in s["sources"])
+    upd = sum(r["items_updated"] for r in s["sources"])
+    errs = [r["source_id"] for r in s["sources"] if r["status"] == "error"]
+    v, sig = s.get("validation", {}), s.get("signals", {})
+    interest = sig.get("stories_of_interest", 0)
+    interest = sum(interest.values()) if isinstance(interest, dict) else interest
+    return (f"{as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:2d} edited  "
+            f"validated {sum(v.get('rows', {}).values()):4d} rows, {v.get('quarantined', 0)} quarantined  "
+            f"stories of interest {interest:2d}  {seconds:5.1f} s" + (f"  errors: {', '.join(errs)}" if errs else ""))
 
 
 def main(argv: list[str] | None = None) -> None:

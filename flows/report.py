@@ -25,7 +25,9 @@ from cronsim import CronSim
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
 
+from flows.hourly import RunFailed
 from flows.run_names import report_run_name
 from tasks import db
 from tasks.config import ConfigError, Watchlist, WatchlistsFile, env_seconds, load_model
@@ -281,6 +283,22 @@ def send_task(db_path: str, watchlist_id: str, current_report_id: str, holder: s
     return out
 
 
+# Bound: copying the whole database under its write lock, as the hourly run's close-run step does.
+@task(name="publish-snapshot", cache_policy=NO_CACHE, timeout_seconds=15 * 60)
+def publish_task(db_path: str) -> str | None:
+    """Publish the analysts' snapshot, so it shows what this run recorded (a report sent, or still pending
+    and why). Returns why it could not be published (a full disk, the database held past the lock wait),
+    or None: the run then fails after saying what it delivered."""
+    log = get_run_logger()
+    try:
+        published = db.publish_snapshot(db_path)
+    except db.StorageError as error:
+        log.error("%s", error)
+        return str(error)
+    log.info("published the analysts' snapshot: %s", published)
+    return None
+
+
 def _merge(total: dict | None, attempt: dict) -> dict:
     """One run's delivery over its retries: what happened at all, and what is still open after the last."""
     if total is None:
@@ -327,13 +345,21 @@ def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/de
     except (duckdb.Error, db.StorageError) as e:   # still locked: the run reports what it knows and fails below
         status = f"unknown (the ledger could not be read: {_first_line(e)})"
     delivery.pop("retry")
+    # After the outcome is in the ledger: analysts read the snapshot, which would otherwise show the
+    # report as pending until the next hourly run.
+    snapshot_error = publish_task(db_path)
     result = dict(watchlist_id=wl.id, report_id=built["report_id"], built=built["built"], status=status,
-                  subject=built["subject"], summary=built["summary"], archive=archived, **delivery)
+                  subject=built["subject"], summary=built["summary"], archive=archived,
+                  snapshot_error=snapshot_error, **delivery)
     create_markdown_artifact(key=_artifact_key(wl.id), markdown=_artifact_markdown(result, text_body),
                              description=f"Watch-list report {built['report_id']}")
     problems = _delivery_problems(result)
     if problems:
-        raise ReportNotDelivered(f"watch list {wl.id}: " + "; ".join(problems))
+        raise ReportNotDelivered(f"watch list {wl.id}: " + "; ".join(problems)
+                                 + (f"; and {snapshot_error}" if snapshot_error else ""))
+    if snapshot_error:
+        # As the hourly run: a Failed state with the reason, not a traceback, so the alert fires.
+        return Failed(message=f"report {built['report_id']}: {snapshot_error}", data=RunFailed(snapshot_error))
     return result
 
 
@@ -364,6 +390,8 @@ def _artifact_markdown(r: dict, text_body: str | None = None) -> str:
              "| what changed | count |", "|---|---:|"]
     lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in s.items()]
     lines += ["", f"- archived on the worker as `{r['archive']['html']}` and `{r['archive']['eml']}`"]
+    if r.get("snapshot_error"):
+        lines.append(f"- **the analysts' snapshot was not published**: {r['snapshot_error']}")
     if r["sent"]:
         lines.append(f"- sent this run: {', '.join(r['sent'])}")
     if r["delayed"]:

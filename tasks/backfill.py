@@ -8,8 +8,9 @@ history, so they are fetched once and whatever of theirs falls in the range is k
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from tasks.config import Config, Source
 from tasks.db import utcnow
@@ -106,30 +107,40 @@ async def fetch_channel_back_to(fetcher: Fetcher, base: str, source_id: str, han
 
 
 async def fetch_range(cfg: Config, sources: list[Source], *, start: datetime, page_cap: int,
-                      policy: FetchPolicy | None = None) -> tuple[list[SourceFetch], list[Coverage]]:
-    """Fetch what each source still shows back to `start`. Telegram pages back; feeds and X are fetched once."""
+                      policy: FetchPolicy | None = None,
+                      on_source_done: Callable[[Coverage], None] | None = None) -> tuple[list[SourceFetch], list[Coverage]]:
+    """Fetch what each source still shows back to `start`. Telegram pages back; feeds and X are fetched once.
+    `on_source_done` hears of each source as it finishes (for progress), in the order they finish."""
+    def finished(cov: Coverage) -> None:
+        if on_source_done is not None:
+            on_source_done(cov)
+
+    async def channel(s: Source) -> tuple[SourceFetch, Coverage]:
+        try:
+            fetched, cov = await fetch_channel_back_to(fetcher, cfg.endpoints.telegram, s.id, s.handle or "",
+                                                       start=start, page_cap=page_cap)
+        except Exception as e:       # one channel's failure is its own; the others go on
+            fetched = SourceFetch(source_id=s.id, kind="telegram", error=f"{type(e).__name__}: {e}")
+            cov = Coverage(s.id, "telegram", stopped_by="fetch error")
+        finished(cov)
+        return fetched, cov
+
     channels = [s for s in sources if s.kind == "telegram"]
     feeds = [s for s in sources if s.kind != "telegram"]
     fetches: dict[str, SourceFetch] = {}
     coverage: dict[str, Coverage] = {}
     if channels:
         async with Fetcher(policy) as fetcher:
-            results = await asyncio.gather(
-                *(fetch_channel_back_to(fetcher, cfg.endpoints.telegram, s.id, s.handle or "", start=start,
-                                        page_cap=page_cap) for s in channels),
-                return_exceptions=True)
-        for src, res in zip(channels, results):
-            if isinstance(res, BaseException):
-                fetches[src.id] = SourceFetch(source_id=src.id, kind="telegram", error=f"{type(res).__name__}: {res}")
-                coverage[src.id] = Coverage(src.id, "telegram", stopped_by="fetch error")
-            else:
-                fetches[src.id], coverage[src.id] = res
+            results = await asyncio.gather(*(channel(s) for s in channels))
+        for src, (fetched, cov) in zip(channels, results):
+            fetches[src.id], coverage[src.id] = fetched, cov
     if feeds:
         # One Fetcher at a time, so per-host politeness holds across both kinds.
         for f in await fetch_sources(cfg, feeds, {}, policy=policy, page_cap=1):
             fetches[f.source_id] = f
             coverage[f.source_id] = Coverage(f.source_id, f.kind, pages=len(f.pages),
                                              stopped_by="fetch error" if f.error else None)
+            finished(coverage[f.source_id])
     ordered = [s.id for s in sources]
     return [fetches[sid] for sid in ordered], [coverage[sid] for sid in ordered]
 
@@ -148,6 +159,19 @@ def keep_range(parsed: list[SourceParse], coverage: list[Coverage], start: datet
         items = [it for it in p.items if start <= it.published_at <= end]
         kept.append(replace(p, items=items))
     return kept
+
+
+def progress_line(cov: Coverage, start: datetime, end: datetime) -> str:
+    """How far back one source got, in hours of the range: the backfill's progress line for it."""
+    hours = max(1, round((end - start) / timedelta(hours=1)))
+    pages = f"{cov.pages} page{'s' if cov.pages != 1 else ''}"
+    if cov.kind != "telegram":
+        return f"{cov.source_id}: {pages}, fetched once (no history to page back)" + (
+            f" ({cov.stopped_by})" if cov.stopped_by else "")
+    if cov.reached_start:
+        return f"{cov.source_id}: {pages}, {hours} of {hours} h of the range"
+    reached = 0 if cov.oldest_seen is None else round((end - max(start, min(end, cov.oldest_seen))) / timedelta(hours=1))
+    return f"{cov.source_id}: {pages}, {reached} of {hours} h of the range (stopped: {cov.stopped_by})"
 
 
 def coverage_note(cov: Coverage, start: datetime) -> str | None:

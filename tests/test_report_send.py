@@ -136,6 +136,28 @@ def test_the_report_arrives_with_both_parts_its_chart_and_the_demo_facts(desk_db
     assert list(archive.glob("*.png"))
 
 
+def snapshot_row(desk_db, report_id: str) -> dict | None:
+    """The report as analysts see it: in the published snapshot, never the live file."""
+    con = db.connect(db.snapshot_path(desk_db), read_only=True)
+    try:
+        cur = con.execute("select status, attempts, sent_at from reports where report_id = ?", [report_id])
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+    finally:
+        con.close()
+
+
+def test_analysts_see_the_report_sent_in_the_snapshot(desk_db, smtp, tmp_path):
+    """Regression: the report flow did not publish the snapshot, so analysts saw a sent report as pending
+    (or not at all) until the next hourly run published one."""
+    db.publish_snapshot(desk_db)                        # what the last hourly run left for analysts
+    assert snapshot_row(desk_db, the_report_id()) is None
+    result = run_report(desk_db, tmp_path)
+    assert result["status"] == "sent" and len(smtp.received) == 1
+    seen = snapshot_row(desk_db, result["report_id"])
+    assert seen is not None and seen["status"] == "sent" and seen["attempts"] == 1 and seen["sent_at"] is not None
+
+
 def test_a_second_run_sends_nothing(desk_db, smtp, tmp_path):
     first = run_report(desk_db, tmp_path)
     second = run_report(desk_db, tmp_path)
@@ -155,6 +177,8 @@ def test_an_smtp_outage_delays_the_report_and_the_next_run_sends_it(desk_db, tmp
     # the first try and the run's one retry, both recorded
     assert row["status"] == "pending" and row["attempts"] == 2 and "Connection" in row["last_error"]
     assert (tmp_path / "archive" / WATCHLIST / f"{down['report_id']}.eml").exists()   # kept meanwhile
+    # analysts see it waiting, not missing
+    assert snapshot_row(desk_db, down["report_id"])["status"] == "pending"
 
     later = REPORT_END + timedelta(days=1)
     with LocalSmtpServer(tmp_path / "inbox") as server:
