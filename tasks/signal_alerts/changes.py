@@ -168,7 +168,8 @@ def _for_target(con, wl: Watchlist, signal_id: str, target: Target, change: Chan
     con.execute("""
         update alerts set status = 'pending', send_after = null, subject = ?, text_body = ?, html = ?, payload = ?
         where alert_id = ?
-        """, [mail_subject, text, html, webhook_body(text) if target.channel == "webhook" else None, carrier["alert_id"]])
+        """, [mail_subject, text, html, webhook_body(text) if target.channel == "webhook" else None,
+              carrier["alert_id"]])
     _batch_into(con, [h["alert_id"] for h in held if h is not carrier], carrier["alert_id"])
     return [_line(wl, now, target, carrier["alert_id"], "pending", None, len(held))]
 
@@ -177,7 +178,8 @@ def _insert(con, wl: Watchlist, signal_id: str, target: Target, change: Change, 
             send_after: datetime | None, now: SignalNow, gathered: list[Change], last: dict | None, run_id: str,
             as_of: datetime) -> str:
     alert_id = alert_id_for(wl.id, signal_id, change.to_level, change.changed_at, target.channel, target.recipient)
-    mail_subject, text, html = render(now, gathered, quiet_since=last["changed_at"] if last and len(gathered) > 1 else None)
+    quiet_since = last["changed_at"] if last and len(gathered) > 1 else None
+    mail_subject, text, html = render(now, gathered, quiet_since=quiet_since)
     con.execute("""
         insert into alerts (alert_id, watchlist_id, signal_id, from_level, to_level, changed_at, run_id, channel,
                             recipient, status, send_after, subject, text_body, html, payload, attempts, recorded_at)
@@ -206,9 +208,9 @@ def _cancel_unconfigured(con, cfg: Config) -> list[dict]:
     gone = [r for r in rows if (r[1], r[2], r[3]) not in wanted]
     if gone:
         con.execute("""
-            update alerts set status = 'cancelled', last_error = 'the recipient no longer receives this watch list''s alerts'
+            update alerts set status = 'cancelled', last_error = ?
             where alert_id in (select unnest(?::varchar[]))
-            """, [[r[0] for r in gone]])
+            """, ["the recipient no longer receives this watch list's alerts", [r[0] for r in gone]])
     return [dict(watchlist=r[1], signal="", channel=r[2], recipient=r[3], status="cancelled", subject=r[4] or "",
                  note="no longer configured") for r in gone]
 

@@ -191,7 +191,8 @@ def _rule_words(wl: Watchlist, signal: Signal, con: duckdb.DuckDBPyConnection) -
     speakers = {a.id: a.name for a in [*wl.actors, *wl.roles]}
     parts = []
     if rule.claims_any:
-        parts.append("a post claiming " + " or ".join(f"“{claims.get(c, c.replace('-', ' '))}”" for c in rule.claims_any))
+        said = [claims.get(c, c.replace("-", " ")) for c in rule.claims_any]
+        parts.append("a post claiming " + " or ".join(f"“{words}”" for words in said))
     if rule.actors_any:
         parts.append("naming " + " or ".join(speakers.get(a, a.replace("-", " ")) for a in rule.actors_any))
     words = [w for ws in rule.keywords_any.values() for w in ws]
