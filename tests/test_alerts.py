@@ -58,8 +58,7 @@ def alert_config(folder: Path, *, webhook: bool = False) -> Path:
     shutil.copy(DEMO_CONFIG / "sources.yaml", folder / "sources.yaml")
     data = yaml.safe_load((DEMO_CONFIG / "watchlists.yaml").read_text(encoding="utf-8"))
     talks = next(wl for wl in data["watchlists"] if wl["id"] == TALKS)
-    assert talks["alerts"]["enabled"] is False, "the demo's alerts are expected off, to be turned on here"
-    talks["alerts"]["enabled"] = True
+    talks["alerts"]["enabled"] = True      # off in the demo itself, which has no SMTP server for its hours
     talks["signals"].append({"id": SUSPENDED, "title": SUSPENDED_TITLE, "rule": {"claims_any": [SUSPENDED]}})
     if webhook:
         talks["alerts"]["webhook"] = {"url_env": WEBHOOK_ENV}
@@ -262,11 +261,12 @@ def test_the_run_artifact_has_a_line_per_alert(first_seen):
 
 
 def test_rerunning_that_hour_sends_nothing(first_seen):
-    copies = Counter(rcpt for r in first_seen["received"] + first_seen["received_again"] for rcpt in r.rcpt_tos)
+    again = first_seen["received_again"]
+    copies = Counter(rcpt for r in first_seen["received"] + again for rcpt in r.rcpt_tos)
     record_outcome(AREA, "the hour a signal is first seen, run twice", lost=None, duplicates=None,
-                   double_sent=len(first_seen["received_again"]),
+                   double_sent=len(again),
                    outcome=f"first run {len(first_seen['received'])} alerts (copies {dict(sorted(copies.items()))}); "
-                           f"the rerun {first_seen['again_state'].type.value}, sent {len(first_seen['received_again'])}, "
+                           f"the rerun {first_seen['again_state'].type.value}, sent {len(again)}, "
                            f"ledger unchanged: {first_seen['rows_again'] == first_seen['rows']}")
     assert first_seen["again_state"].is_completed(), first_seen["again_state"].message
     assert first_seen["received_again"] == []
@@ -498,9 +498,10 @@ BAD_ALERTS = [
      "someone@example.org is not one of this watch list's recipients"),
     ("        - {email: analyst@example.org, min_level: corroborated}\n",
      "        - {email: analyst@example.org, quiet: 5}\n", "alerts.recipients.1.quiet", "unknown field"),
-    ("      enabled: false\n", "      enabled: false\n      webhook: {url: 'https://hooks.slack.com/services/T/B/x'}\n",
+    ("      quiet_minutes: 60\n",
+     "      quiet_minutes: 60\n      webhook: {url: 'https://hooks.slack.com/services/T/B/x'}\n",
      "alerts.webhook", "a webhook URL is a secret"),
-    ("      enabled: false\n", "      enabled: false\n      webhook: {url_env: A, secret_block: b}\n",
+    ("      quiet_minutes: 60\n", "      quiet_minutes: 60\n      webhook: {url_env: A, secret_block: b}\n",
      "alerts.webhook", "exactly one of url_env"),
 ]
 
