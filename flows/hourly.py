@@ -46,6 +46,9 @@ PARSE_TIMEOUT_S = 15 * MINUTE
 VALIDATE_TIMEOUT_S = 20 * MINUTE     # Great Expectations starts slowly (about 10 s) before it reads anything
 SIGNALS_TIMEOUT_S = 30 * MINUTE      # embeddings on CPU for every new item
 CLOSE_RUN_TIMEOUT_S = 15 * MINUTE    # includes copying the whole database for the snapshot
+# A few reads and writes, then each due alert's hand-over: bounded by the SMTP timeout or the fetch
+# policy's time budget (90 s) each, and ledger writes that may wait for the lock.
+ALERTS_TIMEOUT_S = 15 * MINUTE
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,34 @@ def signals_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None)
     return result
 
 
+@task(name="signal-alerts", cache_policy=NO_CACHE, timeout_seconds=ALERTS_TIMEOUT_S)
+def alerts_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None, policy: FetchPolicy) -> dict:
+    """Record the alerts this run's signal changes owe (before anything is sent), then hand over every
+    alert due: this run's, those a quiet period released, those an outage held back."""
+    from tasks.signal_alerts.changes import note_changes
+    from tasks.signal_alerts.delivery import deliver
+    log = get_run_logger()
+    with db.writer(db_path) as con:
+        noted = db.retrying_conflicts(lambda: note_changes(con, cfg, run_id, as_of), what="recording signal alerts")
+    holder = f"flow run {current_flow_run_id() or 'outside Prefect'} (run {run_id})"
+    delivery = deliver(db_path, cfg, policy, holder)
+    lines = [n for n in noted if n["status"] != "pending"]      # what is due is told by its delivery below
+    for o in delivery.outcomes:
+        a = o.alert
+        lines.append(dict(alert_id=a.alert_id, watchlist=a.watchlist_id, signal=a.signal_id, channel=a.channel,
+                          recipient=a.recipient, status=o.status, subject=a.subject or "", note=o.error or ""))
+    for line in lines:
+        log.info("alert %s (%s to %s): %s %s", line["status"], line["channel"], line["recipient"], line["subject"],
+                 f"({line['note']})" if line["note"] else "")
+    counts = {status: sum(line["status"] == status for line in lines) for status in {line["status"] for line in lines}}
+    log.info("alerts: %d recorded or released, %d handed over%s", len(noted), len(delivery.outcomes),
+             "".join(f", {n} {status}" for status, n in sorted(counts.items())))
+    problems = delivery.problems()
+    for problem in problems:
+        log.error("%s", problem)
+    return dict(lines=lines, problems=problems)
+
+
 @task(name="close-run", cache_policy=NO_CACHE, timeout_seconds=CLOSE_RUN_TIMEOUT_S)
 def close_run(db_path: str, run_id: str, status: str, summary: dict) -> str | None:
     """Record the run's outcome and publish the snapshot. Returns why the snapshot could not be published
@@ -287,6 +318,10 @@ def summary_markdown(run_id: str, rows: list[dict], summary: dict) -> str:
         lines += [f"- drift: {a}" for a in v.get("drift_alerts", [])]
     if sig := summary.get("signals"):
         lines += ["", "**signals**: " + ", ".join(f"{k} {val}" for k, val in sig.items() if not isinstance(val, (dict, list)))]
+    if alerts := summary.get("alerts"):
+        lines += ["", f"**alerts**: {len(alerts['lines'])}"]
+        lines += [f"- {a['status']}: {a['channel']} to {a['recipient']}: {a['subject'] or a['signal']}"
+                  + (f" ({a['note']})" if a["note"] else "") for a in alerts["lines"]]
     return "\n".join(lines)
 
 
@@ -334,8 +369,13 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         summary["validation"] = validate_task(cfg, db_path, run_id, as_of)
         if with_signals:
             summary["signals"] = signals_task(cfg, db_path, run_id, as_of)
+            summary["alerts"] = alerts_task(cfg, db_path, run_id, as_of, policy)
         if failure := every_source_failed(rows):
             status, summary["error"] = "failed", failure
+        if problems := (summary.get("alerts") or {}).get("problems"):
+            # recorded in `alerts` first; failing the run is what makes a person look (docs/alerts.md)
+            failure = "alerts not delivered: " + "; ".join(problems)
+            status, summary["error"] = "failed", "; ".join(filter(None, [summary.get("error"), failure]))
     except Exception as error:
         status, summary["error"] = "failed", f"{type(error).__name__}: {error}"
         raise

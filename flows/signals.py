@@ -1,8 +1,8 @@
 """The signal tables on their own.
 
-`signals`: what the hourly run's compute-signals step does (annotate the new items, group them, refresh
-the open stories' marts), for when several ingest runs write one DuckLake at once and the signals
-follow them, one at a time.
+`signals`: what the hourly run's compute-signals and signal-alerts steps do (annotate the new items,
+group them, refresh the open stories' marts, send the alerts their changes owe), for when several ingest
+runs write one DuckLake at once and the signals follow them, one at a time.
 
 `recompute_signals`: after a watch list changed, re-annotate the items (all, or those published since
 a date) with the current watch lists and rebuild every story's marts. Story assignments are kept.
@@ -20,6 +20,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Failed, State
 
+from flows.hourly import alerts_task
+from flows.policies import policy as fetch_policy
 from flows.run_names import current_flow_run_id, recompute_run_name, signals_run_name
 from tasks import db, landing
 from tasks.config import load_config
@@ -98,9 +100,16 @@ def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of
                          lambda con, run_id, clock: compute_signals(con, cfg, run_id, clock))
     if isinstance(done, State):
         return done
-    run_id, _, summary = done
+    run_id, clock, summary = done
     log.info("signals: %s", {k: v for k, v in summary.items() if not isinstance(v, (dict, list))})
-    return {**summary, "run_id": run_id}
+    # In the several-workers layout the hourly runs leave the signals, and so their alerts, to this flow.
+    alerts = alerts_task(cfg, db_path, run_id, clock, fetch_policy("internet"))
+    if alerts["problems"]:
+        failure = "alerts not delivered: " + "; ".join(alerts["problems"])
+        with db.writer(db_path) as con:
+            landing.finish_run(con, run_id, "failed", {"signals": summary, "alerts": alerts, "error": failure})
+        return Failed(message=f"signals run {run_id}: {failure}")
+    return {**summary, "alerts": alerts, "run_id": run_id}
 
 
 @flow(name="recompute-signals", flow_run_name=recompute_run_name, log_prints=True, timeout_seconds=RECOMPUTE_TIMEOUT_S)

@@ -224,6 +224,67 @@ class ReportSettings(_Strict):
         return v
 
 
+# A signal's levels, lowest first (mart_signal_status.level): seen once its rule is met, corroborated once
+# posts of two outlets meet it, neither relaying the other.
+SIGNAL_LEVELS = ("not seen", "seen", "corroborated")
+AlertLevel = Literal["seen", "corroborated"]
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+QuietMinutes = Annotated[int, Field(ge=0, le=7 * 24 * 60)]
+
+
+class AlertOptions(_Strict):
+    """What one recipient or webhook hears: unset fields take the watch list's `alerts:` values."""
+    enabled: bool = True
+    min_level: AlertLevel | None = None
+    quiet_minutes: QuietMinutes | None = None
+
+
+class AlertRecipient(AlertOptions):
+    email: EmailAddress
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_address(cls, value: Any) -> Any:
+        return {"email": value} if isinstance(value, str) else value
+
+
+class Webhook(AlertOptions):
+    """A Slack- or Teams-compatible incoming webhook. Its URL is a credential: it is read at send time
+    from an environment variable or a Prefect Secret block, never written in this file."""
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    secret_block: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_literal_url(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "url" in value:
+            raise ValueError("a webhook URL is a secret and stays out of this file: name the environment "
+                             "variable (url_env) or the Prefect Secret block (secret_block) that holds it")
+        return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> "Webhook":
+        if bool(self.url_env) == bool(self.secret_block):
+            raise ValueError("a webhook needs exactly one of url_env (an environment variable) or "
+                             "secret_block (a Prefect Secret block) holding its URL")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the alerts table names this webhook: where its URL comes from, never the URL."""
+        return f"env {self.url_env}" if self.url_env else f"block {self.secret_block}"
+
+
+class AlertSettings(_Strict):
+    """Alerts when one of the watch list's signals changes (docs/alerts.md): on or off, the lowest level
+    worth an alert, and the quiet period after an alert in which further changes wait to go out as one."""
+    enabled: bool = True
+    min_level: AlertLevel = "seen"
+    quiet_minutes: QuietMinutes = 60
+    recipients: list[AlertRecipient] = Field(default_factory=list)
+    webhook: Webhook | None = None
+
+
 class Watchlist(_Strict):
     id: Slug
     title: str
@@ -239,6 +300,7 @@ class Watchlist(_Strict):
     markets: list[MarketRef] = Field(default_factory=list)
     signals: list[Signal] = Field(default_factory=list)
     report: ReportSettings
+    alerts: AlertSettings | None = None
 
     def cross_problems(self, at: tuple) -> list[tuple[tuple, str]]:
         claim_ids = {c.id for c in self.claims}
@@ -257,6 +319,16 @@ class Watchlist(_Strict):
                 if a not in speaker_ids:
                     problems.append(((*at, "signals", j, "rule", "actors_any"),
                                      f"signal {sig.id!r} names unknown actor {a!r}"))
+        if self.alerts is not None:
+            seen_addresses: set[str] = set()
+            for j, rcpt in enumerate(self.alerts.recipients):
+                where = (*at, "alerts", "recipients", j, "email")
+                if rcpt.email not in self.report.recipients:
+                    problems.append((where, f"{rcpt.email} is not one of this watch list's recipients "
+                                            f"(report.recipients): only they can opt in to its alerts"))
+                if rcpt.email in seen_addresses:
+                    problems.append((where, f"{rcpt.email} is listed twice"))
+                seen_addresses.add(rcpt.email)
         return problems
 
 

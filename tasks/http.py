@@ -1,4 +1,5 @@
-"""The thin fetch layer every source shares: polite, bounded, and honest about failure.
+"""The thin HTTP layer every source shares (and the signal alerts' webhooks, `post_json`): polite,
+bounded, and honest about failure.
 
 Per-host concurrency and spacing, timeouts, a size cap (also on decompressed bodies), no redirects
 to another host, and retries with capped exponential backoff and full jitter on transient errors
@@ -90,6 +91,69 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if when is None:
         return None
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def backoff_delay(policy: FetchPolicy, attempt: int, retry_after: float | None = None) -> float:
+    """Seconds to wait after failed attempt number `attempt`: the server's Retry-After (within the time
+    budget), else capped exponential backoff with full jitter."""
+    if retry_after is not None:
+        return min(retry_after, policy.max_total_s)
+    ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * (2 ** (attempt - 1)))
+    return random.uniform(0, ceiling)
+
+
+@dataclass(frozen=True, slots=True)
+class PostOutcome:
+    """What became of one JSON POST (a webhook), over its attempts."""
+    delivered: bool
+    attempts: int
+    status: int | None = None
+    error: str | None = None        # one line, naming the target as the caller described it, never its URL
+    permanent: bool = False         # refused (a 4xx other than 408, 425, 429): sending again cannot help
+    unknown: bool = False           # the request may have reached the server but its answer was lost
+
+
+def post_json(url: str, body: bytes, policy: FetchPolicy, *, describe: str) -> PostOutcome:
+    """POST a JSON body with the policy's timeouts, retrying what did not reach the server (a refused
+    connection, 408, 425, 429 honouring Retry-After, 5xx) with the policy's backoff and time budget. A
+    request that may have reached the server without an answer (a read timeout, a dropped connection)
+    is not sent again: the same message could arrive twice. Redirects are not followed. `url` is a
+    credential for webhooks, so what this returns names `describe` instead."""
+    def said(error: Exception) -> str:
+        return f"{describe}: {type(error).__name__}: {str(error).replace(url, describe) or 'no detail'}"
+
+    deadline = time.monotonic() + policy.max_total_s
+    timeout = httpx.Timeout(policy.timeout_s, connect=min(policy.timeout_s, 10.0))
+    headers = {"User-Agent": policy.user_agent, "Content-Type": "application/json"}
+    attempt = 0
+    with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
+        while True:
+            attempt += 1
+            status, retry_after = None, None
+            try:
+                response = client.post(url, content=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+                error = said(e)               # not connected: nothing was sent
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
+                return PostOutcome(False, attempt, error=said(e), permanent=True)
+            except httpx.HTTPError as e:
+                return PostOutcome(False, attempt, error=said(e) + " (the request may have arrived; its answer "
+                                                                    "was lost)", unknown=True)
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return PostOutcome(True, attempt, status=status)
+                error = f"{describe}: HTTP {status}"
+                if status not in TRANSIENT_STATUS:
+                    return PostOutcome(False, attempt, status=status, error=error, permanent=True)
+                retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            if attempt >= policy.max_attempts:
+                return PostOutcome(False, attempt, status=status,
+                                   error=error + (f" after {attempt} attempts" if attempt > 1 else ""))
+            delay = backoff_delay(policy, attempt, retry_after)
+            if time.monotonic() + delay > deadline:
+                return PostOutcome(False, attempt, status=status, error=f"{error}; retry time budget exhausted")
+            time.sleep(delay)
 
 
 class _HostGate:
@@ -191,11 +255,7 @@ class Fetcher:
             await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        p = self.policy
-        if retry_after is not None:
-            return min(retry_after, p.max_total_s)
-        ceiling = min(p.backoff_cap_s, p.backoff_base_s * (2 ** (attempt - 1)))
-        return random.uniform(0, ceiling)
+        return backoff_delay(self.policy, attempt, retry_after)
 
     async def _get_following(self, url: str, carries_secret: bool = False) -> Response:
         origin_host = urlsplit(url).hostname or ""

@@ -1,6 +1,7 @@
 -- Mart: each watch list's signals to watch, seen or not, with the evidence. A rule's post part (claims,
 -- actors, keywords) is met by a post; its market part by a price crossing a level or moving by at
--- least move_abs within 24 hours. A rule with both parts is seen when both are.
+-- least move_abs within 24 hours. A rule with both parts is seen when both are. A seen signal whose
+-- post part two outlets meet, neither relaying the other (mart_signal_outlets), is corroborated.
 -- grain: one signal. key: (watchlist_id, signal_id)
 -- refresh: full
 with params as (
@@ -21,6 +22,20 @@ markets as (
 
 odds as (
     select * from stg_odds
+),
+
+outlets as (
+    select * from mart_signal_outlets
+),
+
+outlet_counts as (
+    select
+        watchlist_id,
+        signal_id,
+        count(*) as outlets,
+        min(first_post_at) filter (where outlet_order = 2) as second_outlet_at
+    from outlets
+    group by watchlist_id, signal_id
 ),
 
 post_evidence as (
@@ -151,10 +166,23 @@ per_signal as (
 judged as (
     select
         per_signal.*,
+        coalesce(outlet_counts.outlets, 0) as outlets,
+        outlet_counts.second_outlet_at,
         (not has_item_rule or post_evidence > 0)
             and (not has_market_rule or market_evidence > 0)
             and (has_item_rule or has_market_rule) as is_seen
     from per_signal
+    left join outlet_counts using (watchlist_id, signal_id)
+),
+
+leveled as (
+    select
+        judged.*,
+        -- seen once every part of the rule has been met
+        case when is_seen then greatest(coalesce(first_post_at, first_market_at),
+                                        coalesce(first_market_at, first_post_at)) end as seen_at,
+        is_seen and has_item_rule and outlets >= 2 as is_corroborated
+    from judged
 ),
 
 final as (
@@ -163,13 +191,14 @@ final as (
         signal_id,
         title,
         case when is_seen then 'seen' else 'not seen' end as status,
-        -- seen once every part of the rule has been met
-        case when is_seen then greatest(coalesce(first_post_at, first_market_at),
-                                        coalesce(first_market_at, first_post_at)) end as first_seen_at,
+        seen_at as first_seen_at,
         case when is_seen then last_evidence_at end as last_seen_at,
         evidence_count,
-        to_json(coalesce(evidence_list, [])[1:(select evidence_shown from params)]) as evidence
-    from judged
+        to_json(coalesce(evidence_list, [])[1:(select evidence_shown from params)]) as evidence,
+        outlets,
+        case when is_corroborated then 'corroborated' when is_seen then 'seen' else 'not seen' end as level,
+        case when is_corroborated then greatest(seen_at, second_outlet_at) else seen_at end as level_since
+    from leveled
 )
 
 select * from final

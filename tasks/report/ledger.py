@@ -24,10 +24,11 @@ LEASE_ENV = "DESK_REPORT_LEASE_S"
 DEFAULT_LEASE = timedelta(minutes=10)
 
 
-def lease() -> timedelta:
-    """How long a claim holds a report: longer than one report's send and its two ledger writes can take
-    (SMTP timeouts and the database lock wait), so a live sender never loses it. DESK_REPORT_LEASE_S."""
-    return timedelta(seconds=env_seconds(LEASE_ENV, DEFAULT_LEASE.total_seconds(), positive=True))
+def lease(env: str = LEASE_ENV, default: timedelta = DEFAULT_LEASE) -> timedelta:
+    """How long a claim holds a message: longer than one send and its two ledger writes can take (SMTP
+    timeouts and the database lock wait), so a live sender never loses it. DESK_REPORT_LEASE_S for
+    reports; the signal alerts' ledger passes its own variable."""
+    return timedelta(seconds=env_seconds(env, default.total_seconds(), positive=True))
 
 
 @dataclass(frozen=True, slots=True)

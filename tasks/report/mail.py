@@ -1,5 +1,6 @@
-"""The report as an email (multipart/alternative: plain text, then HTML with its charts by Content-ID),
-SMTP settings from the environment or a Prefect Secret block, and sending with a timeout.
+"""The desk's email (multipart/alternative: plain text, then HTML with its charts by Content-ID), SMTP
+settings from the environment or a Prefect Secret block, and sending with a timeout. Reports and signal
+alerts (tasks/signal_alerts) go out through the same settings and the same hand-over.
 
 Settings come from a Prefect Secret block named by DESK_SMTP_BLOCK (its value a JSON object with the
 keys host, port, user, password, starttls, ssl, mail_from, timeout) or else from the environment:
@@ -126,23 +127,34 @@ class InlineImage:
     filename: str
 
 
-def message_id_for(report_id: str, mail_from: str) -> str:
+def message_id_for(key: str, mail_from: str, kind: str = "report") -> str:
+    """`<kind.key@sender's domain>`: the same for every copy of one message, so a duplicate is recognisable."""
     domain = parseaddr(mail_from)[1].rpartition("@")[2] or "signal-desk.invalid"
-    return f"<report.{report_id}@{domain}>"
+    return f"<{kind}.{key}@{domain}>"
 
 
 def compose(*, report_id: str, watchlist_id: str, subject: str, mail_from: str, recipients: list[str],
             text: str, html: str, images: list[InlineImage], date: datetime) -> bytes:
-    """The whole message as CRLF bytes, exactly what is stored, archived and sent."""
+    """The whole report as CRLF bytes, exactly what is stored, archived and sent."""
+    return compose_message(subject=subject, mail_from=mail_from, recipients=recipients, text=text, html=html,
+                           date=date, message_id=message_id_for(report_id, mail_from), images=images,
+                           headers={"X-Desk-Report-Id": report_id, "X-Desk-Watchlist": watchlist_id})
+
+
+def compose_message(*, subject: str, mail_from: str, recipients: list[str], text: str, html: str,
+                    date: datetime, message_id: str, headers: dict[str, str],
+                    images: list[InlineImage] = ()) -> bytes:
+    """A desk message (reports, signal alerts) as CRLF bytes: plain text, then HTML with its images by
+    Content-ID, marked auto-generated."""
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = mail_from
     msg["To"] = ", ".join(recipients)
     msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id_for(report_id, mail_from)
+    msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Desk-Report-Id"] = report_id
-    msg["X-Desk-Watchlist"] = watchlist_id
+    for name, value in headers.items():
+        msg[name] = value
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
     html_part = msg.get_payload()[1]
