@@ -123,44 +123,43 @@ def negations(text: str, lang: str) -> int:
     return found
 
 
-_EN_CONTRACTED = {"won't": "will", "can't": "can", "shan't": "shall", "cannot": "can"}
-_EN_OPPOSITE = {"no": "a", "none": "some", "without": "with"}
-_FA_NEGATED_VERB = re.compile(r"^ن(?=\S)")
-_AR_REFUSAL = re.compile(r"(?:أن|ال)$")
+# What a negation cue becomes when it is taken out: English words by their positive counterpart (or
+# nothing); a Persian verb loses its negative prefix; an Arabic particle goes, keeping a joined و/ف; an
+# Arabic refusal verb leaves the أن or ال it introduced.
+_EN_POSITIVE = {"won't": "will", "can't": "can", "shan't": "shall", "cannot": "can", "no": "a", "none": "some",
+                "without": "with"}
+_EN_CONTRACTED = re.compile(r"\b(?:won't|can't|shan't)\b", re.IGNORECASE)
 _AR_PARTICLES = {"لم", "لن", "لا", "ليس", "ليست", "ليسوا", "لسنا", "عدم", "بدون"}
+_AR_REFUSAL_OBJECT = re.compile(r"(?:أن|ال)$")
+
+
+def _positive(cue: str, lang: str) -> str:
+    low = cue.lower()
+    if low in _EN_POSITIVE:
+        return _EN_POSITIVE[low]
+    if lang == "fa" and cue.startswith("ن"):
+        return cue[1:]
+    if lang == "ar" and (refused := _AR_REFUSAL_OBJECT.search(cue)):
+        return refused.group(0)
+    if lang == "ar" and cue[:1] in "وف" and cue[1:] in _AR_PARTICLES:
+        return cue[0]
+    return ""           # not, never, n't, declined to, لم, عدم, بدون ...
+
+
+def _take_out(rx: re.Pattern, text: str, lang: str) -> str:
+    idioms = [m.span() for m in _NEGATION_IDIOMS.finditer(text)]
+    return rx.sub(lambda m: m.group(0) if any(a <= m.start() < b for a, b in idioms)
+                  else _positive(m.group(0), lang), text)
 
 
 def without_negations(text: str, lang: str) -> str:
     """The clause with its negation cues taken out ("no meeting was cancelled" -> "a meeting was
     cancelled", لم يحضر -> يحضر, نمی‌شود -> می‌شود): claims read both to tell a negation of the claim
     from a claim worded with one ("did not attend")."""
-    text = plain(text)
-    kept = [m.span() for m in _NEGATION_IDIOMS.finditer(text)]
-
-    def flip(m: re.Match) -> str:
-        if any(a <= m.start() < b for a, b in kept):
-            return m.group(0)
-        cue = m.group(0)
-        low = cue.lower()
-        if low in _EN_CONTRACTED or low in _EN_OPPOSITE:
-            return (_EN_CONTRACTED | _EN_OPPOSITE)[low]
-        if low == "n't" or re.match(r"^(?:not|never|neither|nor)$", low):
-            return ""
-        if re.match(r"^(?:declin|refus|fail)", low):
-            return ""
-        if lang == "fa" and _FA_NEGATED_VERB.match(cue) and not cue.startswith(("عدم", "بدون")):
-            return cue[1:]
-        if lang == "ar" and _AR_REFUSAL.search(cue):
-            return _AR_REFUSAL.search(cue).group(0)
-        return cue[0] if lang == "ar" and cue[:1] in "وف" and cue[1:] in _AR_PARTICLES else ""
-
-    for contracted in ("won't", "can't", "shan't"):
-        text = re.sub(rf"\b{contracted}\b", _EN_CONTRACTED[contracted], text, flags=re.IGNORECASE)
-    rx = _NEGATION.get(lang, _EN_NEGATION)
-    text = rx.sub(flip, text)
-    if lang != "en":
-        kept = [m.span() for m in _NEGATION_IDIOMS.finditer(text)]
-        text = _EN_NEGATION.sub(flip, text)
+    text = _EN_CONTRACTED.sub(lambda m: _EN_POSITIVE[m.group(0).lower()], plain(text))
+    text = _take_out(_NEGATION.get(lang, _EN_NEGATION), text, lang)
+    if lang != "en":        # Latin words inside Arabic or Persian posts, as `negations` counts them
+        text = _take_out(_EN_NEGATION, text, "en")
     return re.sub(r"\s+", " ", text).strip()
 
 
