@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench.measure import INFO, MISSED, Row, judged, process_cpu_seconds
 from bench.synthetic import HOUR, MEASURED_CLOCK, synthetic_outlets, write_config
+from mirror.smtp import LocalSmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_SIZES, QUICK_SIZES = (100, 1000), (5,)
@@ -269,10 +270,11 @@ def measure_size(channels: int, *, work: Path, api_url: str, server_pid: int | N
     folder.mkdir(parents=True)
     config = write_config(folder / "config", synthetic_outlets(channels))
     mirror = Mirror(channels, folder / "mirror.log")
+    smtp = LocalSmtpServer(folder / "inbox").start()     # the demo's watch lists send signal alerts
     measured: list[Measured] = []
     cases = ("new posts", "no change")
     try:
-        env = child_env(mirror.base_url, api_url)
+        env = {**child_env(mirror.base_url, api_url), **smtp.desk_settings()}
         primed = folder / "primed.duckdb"
         if not quick:
             mirror.set_clock(MEASURED_CLOCK - HOUR)
@@ -301,6 +303,7 @@ def measure_size(channels: int, *, work: Path, api_url: str, server_pid: int | N
                     None if server_cpu is None or server_after is None else server_after - server_cpu))
     finally:
         mirror.stop()
+        smtp.stop()
     return measured
 
 

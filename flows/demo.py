@@ -1,5 +1,6 @@
 """The embedded demo: replay 28 June - 1 July 2026 (Iran skips technical talks with the US) through the
-local mirror, running the hourly pipeline at each of the scenario's clock times, then the report.
+local mirror, running the hourly pipeline at each of the scenario's clock times, then the report. The
+hourly runs' signal alerts and the report go to a real SMTP server on 127.0.0.1, which saves them as .eml.
 
     ./run demo [--db var/demo.duckdb]
     DESK_LAKE_DATA_PATH=/shared/desk-demo/ ./run demo --db "ducklake:postgres:dbname=desk_demo host=..."
@@ -16,6 +17,7 @@ from pathlib import Path
 from flows.hourly import hourly
 from mirror.scenario import load_scenario
 from mirror.server import MirrorServer
+from mirror.smtp import LocalSmtpServer
 from tasks import db
 from tasks.progress import Steps
 
@@ -33,17 +35,20 @@ where watchlist_id = 'us-iran-talks' and speaker_id = 'araqchi'
 order by published_at"""
 
 
-def run_demo(db_path: Path | str, *, quiet: bool = False) -> dict:
-    """Replay the scenario into a DuckDB file (recreated) or a DuckLake (which should be empty)."""
+def run_demo(db_path: Path | str, alerts_inbox: Path, *, quiet: bool = False) -> dict:
+    """Replay the scenario into a DuckDB file (recreated) or a DuckLake (which should be empty). The signal
+    alerts the runs send are saved in alerts_inbox (emptied first) and returned as `alerts`."""
     scenario = load_scenario("iran_talks")
     if not db.is_lake(db_path):
         for p in (Path(db_path), Path(db.snapshot_path(db_path))):
             p.unlink(missing_ok=True)
             Path(str(p) + ".wal").unlink(missing_ok=True)
+    for old in Path(alerts_inbox).glob("*.eml"):
+        old.unlink()
     summaries = []
     # quiet: the lines go to a buffer nobody reads
-    with MirrorServer(scenario) as mirror, Steps(len(scenario.run_times), "demo run",
-                                                 stream=io.StringIO() if quiet else None) as steps:
+    with MirrorServer(scenario) as mirror, LocalSmtpServer(alerts_inbox) as smtp, smtp.as_desk_mail(), \
+            Steps(len(scenario.run_times), "demo run", stream=io.StringIO() if quiet else None) as steps:
         os.environ["MIRROR_URL"] = mirror.base_url
         for as_of in scenario.run_times:
             steps.start(f"{as_of:%d %b %H:%M} UTC")
@@ -52,7 +57,8 @@ def run_demo(db_path: Path | str, *, quiet: bool = False) -> dict:
             s = hourly(config_dir=DEMO_CONFIG, db_path=str(db_path), as_of=as_of, politeness="mirror")
             summaries.append(s)
             steps.done(_run_line(as_of, s, time.perf_counter() - t0))
-    return {"runs": summaries, "as_of": max(scenario.run_times)}
+        alerts = smtp.received
+    return {"runs": summaries, "run_times": scenario.run_times, "as_of": max(scenario.run_times), "alerts": alerts}
 
 
 def _run_line(as_of: datetime, s: dict, seconds: float) -> str:
@@ -63,9 +69,18 @@ def _run_line(as_of: datetime, s: dict, seconds: float) -> str:
     v, sig = s.get("validation", {}), s.get("signals", {})
     interest = sig.get("stories_of_interest", 0)
     interest = sum(interest.values()) if isinstance(interest, dict) else interest
+    sent = sum(1 for a in (s.get("alerts") or {}).get("lines", []) if a.get("status") == "sent")
     return (f"{as_of:%d %b %H:%M} UTC  {new:4d} new  {upd:2d} edited  "
             f"validated {sum(v.get('rows', {}).values()):4d} rows, {v.get('quarantined', 0)} quarantined  "
-            f"stories of interest {interest:2d}  {seconds:5.1f} s" + (f"  errors: {', '.join(errs)}" if errs else ""))
+            f"stories of interest {interest:2d}  alerts sent {sent}  {seconds:5.1f} s"
+            + (f"  errors: {', '.join(errs)}" if errs else ""))
+
+
+def alert_lines(run_times: list[datetime], summaries: list[dict]) -> list[str]:
+    """One line per alert the runs sent: the run's hour, the recipient, the subject."""
+    return [f"  {as_of:%d %b %H:%M} UTC run  to {a['recipient']}  {a['subject']}"
+            for as_of, s in zip(run_times, summaries)
+            for a in (s.get("alerts") or {}).get("lines", []) if a["status"] == "sent"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,7 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     db_path = args.db if db.is_lake(args.db) else Path(args.db)
     print(f"demo: replaying scenario 'iran_talks' through the local mirror into {db_path}")
-    result = run_demo(db_path)
+    inbox = Path("var/demo-alerts")
+    result = run_demo(db_path, inbox)
+    print(f"\nsignal alerts, as the local SMTP server received them ({len(result['alerts'])}, saved in {inbox}/):")
+    print("\n".join(alert_lines(result["run_times"], result["runs"])) or "  none")
     from flows.report import demo_report
     html = demo_report(db_path, result["as_of"], Path("var/demo-report"))
     print(f"\nthe report, as the local SMTP server received it: {html}")

@@ -14,10 +14,8 @@ import random
 import re
 import smtplib
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -416,20 +414,6 @@ def _longest_backtick_run(text: str) -> int:
     return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
-@contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def demo_report(db_path: str | Path, as_of: datetime, out_dir: str | Path) -> Path:
     """Send the demo's reports to a real SMTP server on 127.0.0.1 and save what it received
     (<watchlist>.eml, <watchlist>.html and its chart files) in out_dir. Returns the first watch list's HTML."""
@@ -437,10 +421,7 @@ def demo_report(db_path: str | Path, as_of: datetime, out_dir: str | Path) -> Pa
     from tasks.report.mail import parse
     out_dir = Path(out_dir)
     wls = load_model(DEMO_CONFIG / "watchlists.yaml", WatchlistsFile).watchlists
-    with LocalSmtpServer(out_dir / "inbox") as smtp, _environment(
-            DESK_SMTP_BLOCK="", DESK_SMTP_HOST=smtp.host, DESK_SMTP_PORT=str(smtp.port), DESK_SMTP_USER="",
-            DESK_SMTP_PASSWORD="", DESK_SMTP_STARTTLS="false", DESK_SMTP_SSL="false",
-            DESK_MAIL_FROM="Signal desk <desk@signal-desk.example>"):
+    with LocalSmtpServer(out_dir / "inbox") as smtp, smtp.as_desk_mail():
         for wl in wls:
             report(wl.id, config_dir=str(DEMO_CONFIG), db_path=str(db_path), as_of=as_of,
                    archive_dir=str(out_dir / "archive"))

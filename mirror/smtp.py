@@ -1,10 +1,9 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that saves every message it receives as .eml.
 
-Used by the tests and the demo to receive watch-list reports:
+Used by the tests and the demo to receive watch-list reports and signal alerts:
 
-    with LocalSmtpServer(folder) as smtp:
-        os.environ["DESK_SMTP_HOST"], os.environ["DESK_SMTP_PORT"] = smtp.host, str(smtp.port)
-        ...
+    with LocalSmtpServer(folder) as smtp, smtp.as_desk_mail():
+        ...            # the desk's mail settings (DESK_SMTP_*, DESK_MAIL_FROM) point at this server
         smtp.received  # the saved messages, oldest first
 
 `refuse_with="451 4.3.0 try again later"` makes it answer every message with that reply instead
@@ -12,11 +11,20 @@ Used by the tests and the demo to receive watch-list reports:
 """
 from __future__ import annotations
 
+import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from aiosmtpd.controller import Controller
+
+
+# Every variable tasks/report/mail.py reads its SMTP settings from.
+DESK_MAIL_ENV = ("DESK_SMTP_BLOCK", "DESK_SMTP_HOST", "DESK_SMTP_PORT", "DESK_SMTP_STARTTLS", "DESK_SMTP_SSL",
+                 "DESK_SMTP_USER", "DESK_SMTP_PASSWORD", "DESK_SMTP_TIMEOUT", "DESK_MAIL_FROM")
+MAIL_FROM = "Signal desk <desk@signal-desk.example>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,28 @@ class LocalSmtpServer:
     @property
     def received(self) -> list[Received]:
         return list(self._handler.received)
+
+    def desk_settings(self) -> dict[str, str]:
+        """The environment that sends the desk's mail here: no block, no login, no TLS (every variable of
+        DESK_MAIL_ENV, so that it also overrides settings inherited from the parent environment)."""
+        return dict(DESK_SMTP_BLOCK="", DESK_SMTP_HOST=self.host, DESK_SMTP_PORT=str(self.port),
+                    DESK_SMTP_STARTTLS="false", DESK_SMTP_SSL="false", DESK_SMTP_USER="", DESK_SMTP_PASSWORD="",
+                    DESK_SMTP_TIMEOUT="10", DESK_MAIL_FROM=MAIL_FROM)
+
+    @contextmanager
+    def as_desk_mail(self) -> Iterator["LocalSmtpServer"]:
+        """For the block, the desk's mail settings are this server's (any other SMTP variable unset);
+        the environment is restored after."""
+        saved = {k: os.environ.get(k) for k in DESK_MAIL_ENV}
+        os.environ.update(self.desk_settings())
+        try:
+            yield self
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
     def start(self) -> "LocalSmtpServer":
         self._controller.start()

@@ -10,6 +10,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+DEMO_ALERTS_INBOX = "alerts-inbox"     # beside demo_db's database: the signal alerts its hourly runs sent
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def demo_db(tmp_path_factory):
     from flows.demo import run_demo
     from tasks import db
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    run_demo(path, quiet=True)
+    run_demo(path, path.parent / DEMO_ALERTS_INBOX, quiet=True)
     return db.snapshot_path(path)
 
 

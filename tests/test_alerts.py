@@ -1,10 +1,9 @@
 """Signal alerts from the hourly run, end to end: the demo's hours replayed through the real mirror and
 flows into real DuckDB files, alerts received by a real SMTP server and a webhook receiver on 127.0.0.1.
 
-The demo's watch list gets its `alerts:` turned on and one more signal, talks-suspended (the claim the
-21:05 UTC run of 28 June first sees: Reuters 20:10, Al-Alam 20:24, BBC Persian 20:41; Sprinter Press
-20:46 relays Reuters), in a copy of config/demo. desk@ hears from `seen` on, analyst@ from
-`corroborated` on (config/demo/watchlists.yaml)."""
+The demo's talks watch list has its alerts on and a talks-suspended signal (the claim the 21:05 UTC run
+of 28 June first sees: Reuters 20:10, Al-Alam 20:24, BBC Persian 20:41; Sprinter Press 20:46 relays
+Reuters). desk@ hears from `seen` on, analyst@ from `corroborated` on (config/demo/watchlists.yaml)."""
 from __future__ import annotations
 
 import json
@@ -15,7 +14,6 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +29,7 @@ from mirror.server import MirrorServer
 from mirror.smtp import LocalSmtpServer
 from tasks import db
 from tasks.config import check_config
+from tests.conftest import DEMO_ALERTS_INBOX
 from tests.pipeline_helpers import T0, query
 from tests.reliability_table import record_outcome
 from tests.test_reliability_crash import prefect_api  # noqa: F401 (fixture: one Prefect API for the subprocess)
@@ -52,51 +51,22 @@ AREA = "signal alert delivery"
 
 # ---- the demo, with alerts on -------------------------------------------------------------------
 
-def alert_config(folder: Path, *, webhook: bool = False) -> Path:
-    """config/demo with the talks watch list's alerts turned on and a talks-suspended signal."""
+def webhook_config(folder: Path) -> Path:
+    """config/demo with a webhook beside the talks watch list's email alerts, its URL in WEBHOOK_ENV."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(DEMO_CONFIG / "sources.yaml", folder / "sources.yaml")
     data = yaml.safe_load((DEMO_CONFIG / "watchlists.yaml").read_text(encoding="utf-8"))
     talks = next(wl for wl in data["watchlists"] if wl["id"] == TALKS)
-    talks["alerts"]["enabled"] = True      # off in the demo itself, which has no SMTP server for its hours
-    talks["signals"].append({"id": SUSPENDED, "title": SUSPENDED_TITLE, "rule": {"claims_any": [SUSPENDED]}})
-    if webhook:
-        talks["alerts"]["webhook"] = {"url_env": WEBHOOK_ENV}
+    talks["alerts"]["webhook"] = {"url_env": WEBHOOK_ENV}
     (folder / "watchlists.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                                             encoding="utf-8")
     return folder
 
 
-SMTP_ENV = ("DESK_SMTP_BLOCK", "DESK_SMTP_HOST", "DESK_SMTP_PORT", "DESK_SMTP_STARTTLS", "DESK_SMTP_SSL",
-            "DESK_SMTP_USER", "DESK_SMTP_PASSWORD", "DESK_SMTP_TIMEOUT", "DESK_MAIL_FROM")
-
-
-def smtp_settings_for(port: int) -> dict[str, str]:
-    return dict(DESK_SMTP_HOST="127.0.0.1", DESK_SMTP_PORT=str(port), DESK_SMTP_STARTTLS="false",
-                DESK_SMTP_TIMEOUT="10", DESK_MAIL_FROM="Signal desk <desk@signal-desk.example>")
-
-
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """These variables set (and the other SMTP ones unset) for the block; restored after."""
-    names = set(values) | set(SMTP_ENV)
-    saved = {k: os.environ.get(k) for k in names}
-    for k in SMTP_ENV:
-        os.environ.pop(k, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 @pytest.fixture(scope="module")
 def mirror() -> Iterator[MirrorServer]:
-    with MirrorServer(load_scenario("iran_talks")) as server, environment(MIRROR_URL=server.base_url):
+    with MirrorServer(load_scenario("iran_talks")) as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("MIRROR_URL", server.base_url)
         yield server
 
 
@@ -113,9 +83,9 @@ def run_hour(mirror: MirrorServer, config: Path, path: Path, as_of, politeness: 
 def before_first_seen(tmp_path_factory, mirror) -> dict:
     """The demo's hours before talks-suspended is seen, with alerts on: the database they leave."""
     tmp = tmp_path_factory.mktemp("alerts-demo")
-    config = alert_config(tmp / "config")
+    config = DEMO_CONFIG
     path = tmp / "desk.duckdb"
-    with LocalSmtpServer(tmp / "inbox") as smtp, environment(**smtp_settings_for(smtp.port)):
+    with LocalSmtpServer(tmp / "inbox") as smtp, smtp.as_desk_mail():
         for as_of in HOURS[:2]:
             state, _ = run_hour(mirror, config, path, as_of)
             assert state.is_completed(), state.message
@@ -144,7 +114,7 @@ def first_seen(tmp_path_factory, mirror, before_first_seen) -> dict:
     tmp = tmp_path_factory.mktemp("alerts-first-seen")
     path = copy_of(before_first_seen, tmp)
     config = before_first_seen["config"]
-    with LocalSmtpServer(tmp / "inbox") as smtp, environment(**smtp_settings_for(smtp.port)):
+    with LocalSmtpServer(tmp / "inbox") as smtp, smtp.as_desk_mail():
         state, result = run_hour(mirror, config, path, FIRST_SEEN)
         first = smtp.received
         rows_after_first = alert_rows(path, FIRST_SEEN)
@@ -213,6 +183,25 @@ def test_the_hour_the_signal_is_first_seen_sends_one_alert_to_each_opted_in_reci
             for r in rows] == [(ANALYST, "email", "not seen", "corroborated", "sent", 1),
                                (DESK, "email", "not seen", "corroborated", "sent", 1)]
     assert {r["message_id"] for r in rows} == {msg["Message-ID"] for _, msg in alerts}
+
+
+def test_the_demo_sends_it_once_to_each_opted_in_recipient_in_that_hour(demo_db):
+    """`./run demo` itself: its hourly runs send their alerts to its local SMTP server."""
+    from tasks.report.mail import parse
+    received = [parse(p.read_bytes()) for p in sorted((Path(demo_db).parent / DEMO_ALERTS_INBOX).glob("*.eml"))]
+    suspended = [m for m in received if SUSPENDED_TITLE in m["Subject"]]
+    assert Counter(m["To"] for m in suspended) == Counter({DESK: 1, ANALYST: 1})
+    con = db.connect(demo_db, read_only=True)
+    try:
+        rows = con.execute("""select recipient, channel, changed_at, to_level, status, message_id from alerts
+                              where signal_id = ? order by recipient""", [SUSPENDED]).fetchall()
+    finally:
+        con.close()
+    assert [r[:5] for r in rows] == [(ANALYST, "email", FIRST_SEEN, "corroborated", "sent"),
+                                     (DESK, "email", FIRST_SEEN, "corroborated", "sent")]
+    assert {r[5] for r in rows} == {m["Message-ID"] for m in suspended}
+    # every alert the demo's runs recorded reached the server, once
+    assert len(received) == len({m["Message-ID"] for m in received}) > len(suspended)
 
 
 def test_the_alert_says_which_signal_which_posts_and_the_market_move_in_words(first_seen):
@@ -298,14 +287,14 @@ def test_a_crash_between_acceptance_and_the_ledger_write_leaves_a_possibly_deliv
     mirror.set_clock(FIRST_SEEN)
     with LocalSmtpServer(tmp_path / "inbox") as smtp:
         proc = start_hourly(prefect_api, config, path, FIRST_SEEN, DESK_FAILPOINT="alert-after-accept",
-                            MIRROR_URL=mirror.base_url, DESK_SMTP_BLOCK="", **smtp_settings_for(smtp.port))
+                            MIRROR_URL=mirror.base_url, **smtp.desk_settings())
         out, _ = proc.communicate(timeout=900)
         assert proc.returncode == -9, f"the run was not killed at the failpoint:\n{out[-3000:]}"
         [accepted] = messages(smtp.received)
         after_crash = alert_rows(path, FIRST_SEEN)
 
         expire_leases(path)
-        with environment(**smtp_settings_for(smtp.port)):
+        with smtp.as_desk_mail():
             state, error = run_hour(mirror, config, path, FIRST_SEEN)
         final = alert_rows(path, FIRST_SEEN)
         copies = Counter(msg["Message-ID"] for _, msg in messages(smtp.received))
@@ -371,10 +360,11 @@ class WebhookReceiver:
 
 def test_the_webhook_gets_each_alert_once_through_a_transient_error(tmp_path, mirror, before_first_seen):
     path = copy_of(before_first_seen, tmp_path)
-    config = alert_config(tmp_path / "config", webhook=True)
+    config = webhook_config(tmp_path / "config")
     secret = "hook-token-7f3a9c"
-    with WebhookReceiver([503]) as hook, LocalSmtpServer(tmp_path / "inbox") as smtp, environment(
-            **smtp_settings_for(smtp.port), **{WEBHOOK_ENV: hook.url(secret)}):
+    with WebhookReceiver([503]) as hook, LocalSmtpServer(tmp_path / "inbox") as smtp, smtp.as_desk_mail(), \
+            pytest.MonkeyPatch.context() as env:
+        env.setenv(WEBHOOK_ENV, hook.url(secret))
         state, result = run_hour(mirror, config, path, FIRST_SEEN)
         again_state, _ = run_hour(mirror, config, path, FIRST_SEEN)
     rows = [r for r in alert_rows(path, FIRST_SEEN) if r["channel"] == "webhook"]
@@ -459,7 +449,7 @@ def test_a_signal_that_flaps_within_the_quiet_period_is_one_alert(tmp_path):
     runs = [T0 + timedelta(minutes=m) for m in (30, 90, 150, 210, 270)]
     levels, inbox = [], {}
     with MirrorServer(flapping_scenario(), as_of=runs[0]) as server, LocalSmtpServer(tmp_path / "inbox") as smtp, \
-            environment(**smtp_settings_for(smtp.port)):
+            smtp.as_desk_mail():
         config = quiet_config(tmp_path / "config", server.base_url)
         for as_of in runs:
             server.set_clock(as_of)

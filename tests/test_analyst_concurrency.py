@@ -120,13 +120,15 @@ def test_an_analyst_session_open_during_an_hourly_run_neither_fails_it_nor_fails
     from flows.hourly import hourly
     from mirror.scenario import load_scenario
     from mirror.server import MirrorServer
+    from mirror.smtp import LocalSmtpServer
 
     live = tmp_path / "desk.duckdb"
     snapshot = db.snapshot_path(live)
     ready, stop = tmp_path / "analyst-ready", tmp_path / "analyst-stop"
     scenario = load_scenario("iran_talks")
     first, second = scenario.run_times[0], scenario.run_times[1]
-    with MirrorServer(scenario) as mirror:
+    # the demo's watch list sends signal alerts: a real SMTP server takes them
+    with MirrorServer(scenario) as mirror, LocalSmtpServer(tmp_path / "inbox") as smtp, smtp.as_desk_mail():
         monkeypatch.setenv("MIRROR_URL", mirror.base_url)
         mirror.set_clock(first)
         hourly(config_dir=DEMO_CONFIG, db_path=str(live), as_of=first, politeness="mirror", with_markets=False)

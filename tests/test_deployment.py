@@ -24,8 +24,10 @@ pytest.importorskip("prefect", reason="prefect is not installed")
 import httpx  # noqa: E402  (after the skip: prefect brings it)
 
 from mirror.scenario import load_scenario  # noqa: E402
+from mirror.smtp import LocalSmtpServer  # noqa: E402
 from tasks import db  # noqa: E402
 from tasks.config import load_config  # noqa: E402
+from tasks.report.mail import parse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).with_name("prefect")
@@ -237,6 +239,7 @@ def test_hourly_deployment_runs_on_a_worker_and_lands_the_mirror_in_duckdb(tmp_p
                NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
                MIRROR_URL=mirror_url, PYTHONUNBUFFERED="1")
     procs = Processes(tmp_path, env)
+    smtp = LocalSmtpServer(tmp_path / "inbox").start()      # the demo's watch list sends signal alerts
     try:
         mirror = procs.start("mirror", sys.executable, "-m", "mirror.server", "--port", str(mirror_port),
                              "--as-of", AS_OF.isoformat())
@@ -247,6 +250,11 @@ def test_hourly_deployment_runs_on_a_worker_and_lands_the_mirror_in_duckdb(tmp_p
         wait_for(f"{api_url}/health", server, 120, "prefect server", lambda: procs.log("server"))
 
         procs.run("work-pool", str(PREFECT), "work-pool", "create", "desk", "--type", "process", timeout=60)
+        # The hourly deployment reads its SMTP settings (for the alerts) from this block, as in production.
+        procs.run("smtp-block", sys.executable, "-c",
+                  "from prefect.blocks.system import Secret; Secret(value={'host': '127.0.0.1', 'port': "
+                  f"{smtp.port}, 'starttls': False, 'mail_from': 'desk@signal-desk.example'}})"
+                  ".save('desk-smtp', overwrite=True)", timeout=60)
         yaml_before = (ROOT / "prefect.yaml").read_bytes()
         procs.run("deploy", str(PREFECT), "--no-prompt", "deploy", "--all", "--prefect-file", "prefect.yaml",
                   timeout=150)
@@ -289,6 +297,7 @@ def test_hourly_deployment_runs_on_a_worker_and_lands_the_mirror_in_duckdb(tmp_p
         assert run["state_type"] == "COMPLETED", f"{run['state_type']}: {run['state']}\n{procs.log('worker')}"
     finally:
         procs.stop_all()
+        smtp.stop()
 
     assert all(proc.poll() is not None for _, proc in procs.started)
     scenario = load_scenario("iran_talks")
@@ -299,6 +308,7 @@ def test_hourly_deployment_runs_on_a_worker_and_lands_the_mirror_in_duckdb(tmp_p
         for source_id, item_id in con.execute("select source_id, item_id from items where not is_service").fetchall():
             landed.setdefault(source_id, set()).add(item_id)
         odds = con.execute("select count(*) from odds_snapshots").fetchone()[0]
+        alerts = con.execute("select status, message_id from alerts where channel = 'email'").fetchall()
     finally:
         con.close()
     assert runs == [("hourly", "completed", AS_OF)]
@@ -312,4 +322,7 @@ def test_hourly_deployment_runs_on_a_worker_and_lands_the_mirror_in_duckdb(tmp_p
     # Al-Alam's 18:05 UTC post on Waltz and the shipping attacks, a seed of the demo day.
     assert "61905" in landed["alalamarabic"]
     assert odds > 0
+    # every alert the run owed went out through the block's server, once
+    assert {status for status, _ in alerts} <= {"sent"}
+    assert sorted(m for _, m in alerts) == sorted(parse(r.data)["Message-ID"] for r in smtp.received)
 

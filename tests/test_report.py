@@ -240,10 +240,11 @@ def test_the_blockade_market_shows_twenty_percent_around_the_statements(report):
 def test_signals_to_watch_each_have_a_status(report):
     status = {s.signal_id: s for s in report.signals}
     assert set(status) == {"iran-attends-next-session", "memorandum-scope", "next-incident-response",
-                           "talks-military-linkage", "blockade-odds-move"}
+                           "talks-military-linkage", "talks-suspended", "blockade-odds-move"}
     assert status["iran-attends-next-session"].status == "not seen"
     assert status["memorandum-scope"].status == "seen"
     assert status["talks-military-linkage"].status == "seen"
+    assert status["talks-suspended"].status == "seen"
     for s in status.values():
         if s.status == "seen":
             assert s.evidence, s.signal_id

@@ -204,6 +204,8 @@ def test_the_rehearsal_runs_as_written(tmp_path):
         assert "alalamarabic" in per_source and "reuters" in per_source, per_source
         assert re.search(rf"{WATCHLIST}\S*\s.*\bsent\b", rehearsal.output_of(r"from reports")), \
             rehearsal.output_of(r"from reports")
+        assert re.search(r"talks-suspended\s.*desk@example\.org\s.*\bsent\b", rehearsal.output_of(r"from alerts")), \
+            rehearsal.output_of(r"from alerts")
 
         check_that_deploy_resumes_a_paused_schedule(procs, api_url, rehearsal)
     finally:
@@ -224,8 +226,13 @@ def test_the_rehearsal_runs_as_written(tmp_path):
     assert report.startswith(WATCHLIST) and status == "sent"
 
     from tasks.report.mail import parse
-    [eml] = sorted((rehearsal_dir / "inbox").glob("*.eml"))
-    mail = parse(eml.read_bytes())
+    received = {eml: parse(eml.read_bytes()) for eml in sorted((rehearsal_dir / "inbox").glob("*.eml"))}
+    # The hourly run's signal alerts went out through the same desk-smtp block: talks-suspended is
+    # corroborated in the run's window, so both of its recipients hear of it.
+    suspended = [m for m in received.values() if m["X-Desk-Alert-Id"] and "technical talks" in m["Subject"]
+                 and "stays away" in m["Subject"]]
+    assert sorted(m["To"] for m in suspended) == sorted(RECIPIENTS), [m["Subject"] for m in received.values()]
+    [(eml, mail)] = [(eml, m) for eml, m in received.items() if m["X-Desk-Report-Id"]]
     assert mail["Subject"] == subject and mail["X-Desk-Report-Id"] == report
     assert RECIPIENTS <= set(re.findall(r"[\w.+-]+@[\w.-]+", mail["To"])), mail["To"]
     text = mail.get_body(preferencelist=("plain",)).get_content()

@@ -24,11 +24,9 @@ def utc(text: str) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> duckdb.DuckDBPyConnection:
-    from flows.demo import run_demo
-    path = tmp_path_factory.mktemp("signals-demo") / "demo.duckdb"
-    run_demo(path, quiet=True)
-    con = db.connect(db.snapshot_path(path), read_only=True)
+def demo(demo_db) -> duckdb.DuckDBPyConnection:
+    """The session's replay of the demo (conftest.demo_db), read through its snapshot."""
+    con = db.connect(demo_db, read_only=True)
     tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
     assert "mart_story_timeline" in tables, "the demo run did not compute the signal marts"
     yield con
@@ -168,8 +166,10 @@ def test_every_signal_has_a_status_with_evidence(demo):
     status = {(r[0], r[1]): r for r in rows}
     assert set(status) == {(TALKS, s) for s in ("iran-attends-next-session", "memorandum-scope",
                                                  "next-incident-response", "talks-military-linkage",
-                                                 "blockade-odds-move")} | {("gulf-shipping", "shipping-incident")}
+                                                 "talks-suspended", "blockade-odds-move")} | {("gulf-shipping", "shipping-incident")}
     assert status[(TALKS, "iran-attends-next-session")][2:5] == ("not seen", None, 0)
+    # Reuters 20:10 is the first of the outlets that report Iran staying away
+    assert status[(TALKS, "talks-suspended")][2:4] == ("seen", utc("2026-06-28T20:10:23"))
     veto = item_at(demo, "alalamarabic", "2026-06-28T21:53:27")
     scope = status[(TALKS, "memorandum-scope")]
     assert scope[2] == "seen" and scope[3] == utc("2026-06-28T21:53:27")
