@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -47,9 +46,8 @@ def run_demo(db_path: Path | str, alerts_inbox: Path, *, quiet: bool = False) ->
         old.unlink()
     summaries = []
     # quiet: the lines go to a buffer nobody reads
-    with MirrorServer(scenario) as mirror, LocalSmtpServer(alerts_inbox) as smtp, smtp.as_desk_mail(), \
+    with MirrorServer(scenario) as mirror, mirror.as_source_url(), LocalSmtpServer(alerts_inbox) as smtp, smtp.as_desk_mail(), \
             Steps(len(scenario.run_times), "demo run", stream=io.StringIO() if quiet else None) as steps:
-        os.environ["MIRROR_URL"] = mirror.base_url
         for as_of in scenario.run_times:
             steps.start(f"{as_of:%d %b %H:%M} UTC")
             mirror.set_clock(as_of)

@@ -26,11 +26,14 @@ import json
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+from mirror.environ import environment
 from mirror.scenario_types import Scenario
 
 TELEGRAM_PAGE_SIZE = 20
@@ -393,6 +396,12 @@ class MirrorServer:
 
     def set_clock(self, as_of: datetime) -> None:
         self.state.as_of = as_of
+
+    @contextmanager
+    def as_source_url(self) -> Iterator["MirrorServer"]:
+        """For the block, the sources' ${MIRROR_URL} is this mirror; the environment is restored after."""
+        with environment({"MIRROR_URL": self.base_url}):
+            yield self
 
     def add_fault(self, path: str, mode: str, count: int | None = None, **kw) -> Fault:
         f = Fault(path=path, mode=mode, count=count, **kw)

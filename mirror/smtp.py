@@ -11,7 +11,6 @@ Used by the tests and the demo to receive watch-list reports and signal alerts:
 """
 from __future__ import annotations
 
-import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Iterator
 
 from aiosmtpd.controller import Controller
+
+from mirror.environ import environment
 
 
 # Every variable tasks/report/mail.py reads its SMTP settings from.
@@ -90,16 +91,8 @@ class LocalSmtpServer:
     def as_desk_mail(self) -> Iterator["LocalSmtpServer"]:
         """For the block, the desk's mail settings are this server's (any other SMTP variable unset);
         the environment is restored after."""
-        saved = {k: os.environ.get(k) for k in DESK_MAIL_ENV}
-        os.environ.update(self.desk_settings())
-        try:
+        with environment(self.desk_settings()):
             yield self
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def start(self) -> "LocalSmtpServer":
         self._controller.start()

@@ -30,7 +30,10 @@ def demo_db(tmp_path_factory):
     from flows.demo import run_demo
     from tasks import db
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    before = {k: os.environ.get(k) for k in ("MIRROR_URL", "DESK_SMTP_HOST", "DESK_SMTP_PORT")}
     run_demo(path, path.parent / DEMO_ALERTS_INBOX, quiet=True)
+    # Regression: the demo once left MIRROR_URL at its stopped mirror, and later tests fetched from it.
+    assert {k: os.environ.get(k) for k in before} == before, "the demo did not restore the environment"
     return db.snapshot_path(path)
 
 
