@@ -2,6 +2,7 @@
 
 - `render_channel_page`: a full t.me/s page in the markup of real captures (channel header,
   `tgme_widget_message_wrap` blocks, footer with views and `<time datetime>`), paging links included.
+  A post that is a poll shows its question, options with percentages and, in the footer, its voters.
 - `render_not_found`: the t.me/<name> landing page served when a name has no public preview.
 
 Scripts, stylesheets and the inline SVG decorations of the real pages are left out: nothing reads
