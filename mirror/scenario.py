@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from mirror.background import BackgroundConfigError, generate_background
-from mirror.scenario_types import Outlet, Post, PricePoint, Scenario, ScenarioMarket
+from mirror.scenario_types import Outlet, Post, PricePoint, Scenario, ScenarioMarket, ScenarioPoll
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 KINDS = ("telegram", "x", "rss")
@@ -26,7 +26,7 @@ VENUES = ("polymarket", "kalshi", "manifold")
 TWITTER_EPOCH_MS = 1288834974657
 _URL_REFERENCE = re.compile(r"\{url:([a-z0-9-]+)\}")
 _SEED_KEYS = {"seed_fact", "outlet", "at", "text", "title", "author", "views", "media", "links",
-              "forward_of", "reply_to", "edited_at", "edited_text", "post_id"}
+              "forward_of", "reply_to", "edited_at", "edited_text", "post_id", "poll"}
 
 
 class ScenarioError(ValueError):
@@ -165,8 +165,9 @@ def _parse_seed_posts(data: Mapping[str, Any], outlets: Mapping[str, Outlet],
         at = _timestamp(_field(row, "at", where), f"{where}: at")
         if not start <= at <= end:
             raise ScenarioError(f"{where}: {at.isoformat()} is outside the scenario window")
-        if not (row.get("text") or row.get("media") or row.get("forward_of")):
-            raise ScenarioError(f"{where}: needs text, media or forward_of")
+        if not (row.get("text") or row.get("media") or row.get("forward_of") or row.get("poll")):
+            raise ScenarioError(f"{where}: needs text, media, forward_of or poll")
+        poll = _parse_poll(row["poll"], outlet, where) if row.get("poll") is not None else None
         if outlet.kind == "rss" and not (row.get("title") and row.get("links")):
             raise ScenarioError(f"{where}: feed items need a title and links")
         if (row.get("forward_of") or row.get("views") is not None) and outlet.kind != "telegram":
@@ -179,7 +180,7 @@ def _parse_seed_posts(data: Mapping[str, Any], outlets: Mapping[str, Outlet],
             text=str(row.get("text") or ""), author=row.get("author"), views=row.get("views"),
             title=row.get("title"), media=list(row.get("media") or []), links=list(row.get("links") or []),
             edited_at=_timestamp(edited_at, f"{where}: edited_at") if edited_at is not None else None,
-            edited_text=row.get("edited_text"), seed_fact=str(key),
+            edited_text=row.get("edited_text"), seed_fact=str(key), poll=poll,
         )
         if post.edited_at is not None and post.edited_at <= at:
             raise ScenarioError(f"{where}: edited_at must come after the post")
@@ -187,6 +188,22 @@ def _parse_seed_posts(data: Mapping[str, Any], outlets: Mapping[str, Outlet],
             post.author = outlet.title
         seeds.append((post, row))
     return seeds
+
+
+def _parse_poll(data: Any, outlet: Outlet, where: str) -> ScenarioPoll:
+    if outlet.kind != "telegram":
+        raise ScenarioError(f"{where}: polls exist on Telegram only")
+    if not isinstance(data, Mapping) or not data.get("question") or not data.get("options"):
+        raise ScenarioError(f"{where}: a poll needs a question and options")
+    options = []
+    for j, option in enumerate(data["options"]):
+        if not isinstance(option, Mapping) or not option.get("text") or not 0 <= int(option.get("percent", -1)) <= 100:
+            raise ScenarioError(f"{where}: poll options[{j}] needs a text and a percent in [0, 100]")
+        options.append((str(option["text"]), int(option["percent"])))
+    voters = int(_field(data, "voters", f"{where}: poll"))
+    return ScenarioPoll(question=str(data["question"]), options=options, voters=voters,
+                        anonymous=bool(data.get("anonymous", True)), multiple_choice=bool(data.get("multiple_choice")),
+                        quiz=bool(data.get("quiz")))
 
 
 def _resolve_seed_references(seeds: list[tuple[Post, Mapping[str, Any]]], outlets: Mapping[str, Outlet]) -> None:

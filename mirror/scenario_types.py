@@ -22,6 +22,18 @@ class Outlet:
 
 
 @dataclass(slots=True)
+class ScenarioPoll:
+    """A Telegram poll. Its voters arrive over the first hours after posting (see mirror.telegram_page);
+    the percentages are the final ones throughout."""
+    question: str
+    options: list[tuple[str, int]]  # (text, percent)
+    voters: int
+    anonymous: bool = True
+    multiple_choice: bool = False
+    quiz: bool = False
+
+
+@dataclass(slots=True)
 class Post:
     outlet: str                     # Outlet.handle
     kind: str                       # telegram | x | rss
@@ -38,6 +50,7 @@ class Post:
     edited_at: datetime | None = None       # post shows edited_text from this time on
     edited_text: str | None = None
     seed_fact: str | None = None            # which DEMO-FACTS row it carries, for tests; None for background traffic
+    poll: ScenarioPoll | None = None        # Telegram only: the post is this poll (it has no text of its own)
 
 
 @dataclass(slots=True)

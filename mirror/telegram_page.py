@@ -2,6 +2,7 @@
 
 - `render_channel_page`: a full t.me/s page in the markup of real captures (channel header,
   `tgme_widget_message_wrap` blocks, footer with views and `<time datetime>`), paging links included.
+  A post that is a poll shows its question, options with percentages and, in the footer, its voters.
 - `render_not_found`: the t.me/<name> landing page served when a name has no public preview.
 
 Scripts, stylesheets and the inline SVG decorations of the real pages are left out: nothing reads
@@ -20,7 +21,7 @@ from datetime import datetime, timezone
 from html import escape
 from urllib.parse import quote
 
-from mirror.scenario_types import Outlet, Post
+from mirror.scenario_types import Outlet, Post, ScenarioPoll
 
 TELEGRAM_URL = "https://t.me"
 CHANNEL_CREATED_TEXT = "Channel created"
@@ -31,6 +32,7 @@ _ENTITY = re.compile(
     r"|(?<![\w#&/])#(?P<tag>[^\W\d_]\w*)")
 _URL_TRAILING_PUNCTUATION = ".,;:!?)]}'\"»…"
 _ALBUM_KINDS = ("photo", "video")
+POLL_VOTING_HOURS = 3.0           # a poll's voters arrive over this long after it is posted
 _TRANSPARENT_PIXEL = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 
 
@@ -287,10 +289,15 @@ def _message(outlet: Outlet, handle: str, post: Post, by_id: dict[int, Post], as
         if kind in album:
             continue
         parts.append(_media(kind, post_url, post.post_id))
+    voters = None
+    if post.poll is not None:
+        voters = _voters_by(post.poll, post.published_at, as_of)
+        parts.append(_poll(post.poll, post_url, voters))
     if shown_text:
         parts.append('<div class="tgme_widget_message_text js-message_text" dir="auto">'
                      f"{text_html(shown_text)}</div>\n")
-    parts.append(_footer(post_url, post.published_at, views=post.views, author=post.author, edited=edited))
+    parts.append(_footer(post_url, post.published_at, views=post.views, author=post.author, edited=edited,
+                         voters=voters))
     view = _data_view(handle, post.post_id, grouped=bool(album), published_at=post.published_at)
     return _wrap(handle, post.post_id, view, channel_link, outlet, "".join(parts), service=False)
 
@@ -411,22 +418,54 @@ def _media(kind: str, post_url: str, post_id: int) -> str:
         return ('<div class="tgme_widget_message_sticker_wrap media_supported_cont">'
                 f'<i class="tgme_widget_message_sticker js-sticker_image" style="width:256px;{pixel}"></i></div>\n')
     if kind == "poll":
-        return ('<div class="tgme_widget_message_poll js-poll"><div class="tgme_widget_message_poll_question">'
-                "</div><div class=\"tgme_widget_message_poll_type\">Anonymous poll</div></div>\n")
+        raise ValueError(f"post {post_url}: a poll is given as the post's `poll`, not as a media kind")
     if kind == "location":
         return (f'<a class="tgme_widget_message_location_wrap" href="{post_url}">'
                 f'<div class="tgme_widget_message_location" style="{pixel}"></div></a>\n')
     raise ValueError(f"post {post_url}: media kind {kind!r} has no Telegram rendering")
 
 
+def _poll(poll: ScenarioPoll, post_url: str, voters: int) -> str:
+    """A poll in the markup of real captures: type line, one option per row with its percentage and bar."""
+    kind = f"{'Anonymous' if poll.anonymous else 'Public'} {'Quiz' if poll.quiz else 'Poll'}"
+    multiple = " multiple" if poll.multiple_choice else ""
+    top = max((percent for _, percent in poll.options), default=0) or 1
+    options = []
+    for text, percent in poll.options:
+        shown = percent if voters else 0
+        bar = round(100 * shown / top, 4) if voters else 0
+        options.append(
+            '<div class="tgme_widget_message_poll_option">'
+            f'<div class="tgme_widget_message_poll_option_percent">{shown}%</div>'
+            '<div class="tgme_widget_message_poll_option_value">'
+            f'<div class="tgme_widget_message_poll_option_text">{escape(text)}</div>'
+            f'<div class="tgme_widget_message_poll_option_bar accent_bg" style="width:{bar:g}%"></div>'
+            "</div></div>")
+    return (f'<div class="tgme_widget_message_poll js-poll{multiple}">'
+            f'<div class="tgme_widget_message_poll_question">{escape(poll.question)}</div>'
+            f'<div class="tgme_widget_message_poll_type">{kind}</div>'
+            f'<a class="tgme_widget_message_poll_options" href="{post_url}">{"".join(options)}</a></div>\n')
+
+
+def _voters_by(poll: ScenarioPoll, published_at: datetime, as_of: datetime | None) -> int:
+    if as_of is None:
+        return poll.voters
+    hours = (as_of - published_at).total_seconds() / 3600
+    return round(poll.voters * min(1.0, max(0.0, hours / POLL_VOTING_HOURS)))
+
+
 def _footer(post_url: str, published_at: datetime, *, views: int | None, author: str | None,
-            edited: bool) -> str:
+            edited: bool, voters: int | None = None) -> str:
     moment = published_at.astimezone(timezone.utc)
     view_html = ""
+    if voters is not None:
+        noun = "voter" if voters == 1 else "voters"
+        view_html = (f'<span class="tgme_widget_message_voters">{format_views(voters)}</span>'
+                     f'<span class="copyonly"> {noun}</span>')
     if views is not None:
         noun = "view" if views == 1 else "views"
-        view_html = (f'<span class="tgme_widget_message_views">{format_views(views)}</span>'
-                     f'<span class="copyonly"> {noun}</span>')
+        view_html += (f'<span class="tgme_widget_message_views">{format_views(views)}</span>'
+                      f'<span class="copyonly"> {noun}</span>')
     meta = ""
     if author:
         meta += f'<span class="tgme_widget_message_from_author" dir="auto">{escape(author)}</span>,&nbsp;'

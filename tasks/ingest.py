@@ -136,6 +136,13 @@ def _parse_telegram(fetch: SourceFetch, src: Source) -> SourceParse:
                                                 page.url, None))
             continue
         for post in parsed.posts:
+            if post.published_at is None:
+                # A single-post page that shows no message widget: landing it would need a guessed date.
+                result.rejects.append(QuarantineRow(
+                    "items", "telegram_post_time", f"post {post.post_id}: the single-post page carries no "
+                    "time (text from og:description only); not landed rather than dated by guess",
+                    fetch.source_id, post.url, post.text))
+                continue
             item = post.to_item(fetch.source_id)
             item.lang = item.lang or src.language
             seen[post.post_id] = item

@@ -11,6 +11,29 @@ from datetime import datetime
 
 
 @dataclass(slots=True)
+class PollOption:
+    text: str
+    percent: int | None                 # share of the votes as the source rounds it; None before any vote is shown
+
+
+@dataclass(slots=True)
+class Poll:
+    """A poll a post carries (Telegram). Its question and options are the post's text; the results
+    (percentages, voter count) move as people vote and are not edits of the post."""
+
+    question: str
+    options: list[PollOption]
+    anonymous: bool = True
+    quiz: bool = False
+    multiple_choice: bool = False
+    voters: int | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join([self.question, *(o.text for o in self.options)]).strip()
+
+
+@dataclass(slots=True)
 class Item:
     """One published post, whatever the source kind. Keyed by (source_id, item_id)."""
 
@@ -32,6 +55,7 @@ class Item:
     is_service: bool = False            # "Channel created", pinned-message notices ...
     album_id: str | None = None         # grouped media (Telegram albums consume several post ids)
     lang: str | None = None             # language of the text when the source states it
+    poll: Poll | None = None            # landed in polls / poll_results; its text is already in `text`
 
     def as_row(self) -> dict:
         return asdict(self)

@@ -2,7 +2,8 @@
 
 A rerun of the same hour adds nothing twice: items upsert on (source_id, item_id), odds on
 (venue, market_id, outcome, venue_ts), raw bodies dedupe on their hash. An edited post updates its
-row and its earlier text moves to item_history.
+row and its earlier text moves to item_history. A poll post also upserts its row in polls and adds
+an observation to poll_results when its results moved since the last one kept.
 """
 from __future__ import annotations
 
@@ -170,13 +171,86 @@ def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[st
                         n.run_id, n.run_id)
         """, [seen_at, run_id])
         con.execute("drop table incoming_items")
+        if polls is not None:
+            _land_polls(con, run_id, seen_at)
         return stats
 
+    polls = polls_frames(items)
+    if polls is not None:
+        con.register("incoming_polls_df", polls[0])
+        con.register("incoming_poll_results_df", polls[1])
     try:
         stats = db.transaction(con, write, what=f"landing {len(df)} items")
     finally:
         con.unregister("incoming_items_df")
+        if polls is not None:
+            con.unregister("incoming_polls_df")
+            con.unregister("incoming_poll_results_df")
     return stats
+
+
+def polls_frames(items: list[tuple[str, Item]]) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The polls among the items, as rows of polls and of poll_results; None when there are none."""
+    polls: dict[tuple[str, str], Item] = {}
+    for _, it in items:
+        if it.poll is not None:
+            polls[(it.source_id, it.item_id)] = it          # last copy of a key wins, as for items
+    if not polls:
+        return None
+    poll_rows, result_rows = [], []
+    for (source_id, item_id), it in polls.items():
+        poll = it.poll
+        poll_rows.append((source_id, item_id, poll.question, [o.text for o in poll.options],
+                          "anonymous" if poll.anonymous else "public", poll.quiz, poll.multiple_choice, poll.voters))
+        result_rows += [(source_id, item_id, index, option.text, option.percent, poll.voters)
+                        for index, option in enumerate(poll.options)]
+    poll_df = pd.DataFrame(poll_rows, columns=["source_id", "item_id", "question", "options", "kind", "quiz",
+                                               "multiple_choice", "voters"])
+    result_df = pd.DataFrame(result_rows, columns=["source_id", "item_id", "option_index", "option_text",
+                                                   "percent", "voters"])
+    for frame in (poll_df, result_df):
+        frame["voters"] = frame["voters"].astype("Int64")
+    result_df["percent"] = result_df["percent"].astype("Int64")
+    return poll_df, result_df
+
+
+def _land_polls(con: duckdb.DuckDBPyConnection, run_id: str, seen_at: datetime) -> None:
+    con.execute("""
+        merge into polls
+        using (select *, ? as seen_at, ? as run_id from incoming_polls_df) as n
+        using (source_id, item_id)
+        when matched then update set
+            question = n.question, options = n.options, kind = n.kind, quiz = n.quiz,
+            multiple_choice = n.multiple_choice, voters = n.voters, last_seen_at = n.seen_at, last_run_id = n.run_id
+        when not matched then insert (source_id, item_id, question, options, kind, quiz, multiple_choice, voters,
+                                      first_seen_at, last_seen_at, first_run_id, last_run_id)
+            values (n.source_id, n.item_id, n.question, n.options, n.kind, n.quiz, n.multiple_choice, n.voters,
+                    n.seen_at, n.seen_at, n.run_id, n.run_id)
+    """, [seen_at, run_id])
+    # Set differences (NULLs compare equal in them): a poll whose results are those last kept adds nothing.
+    con.execute("""
+        insert into poll_results
+        with latest as (
+            select source_id, item_id, option_index, option_text, percent, voters
+            from poll_results r
+            where exists (select 1 from incoming_poll_results_df n
+                          where n.source_id = r.source_id and n.item_id = r.item_id)
+            qualify observed_at = max(observed_at) over (partition by source_id, item_id)
+        ),
+        incoming as (
+            select source_id, item_id, option_index, option_text, cast(percent as integer) as percent,
+                   cast(voters as bigint) as voters
+            from incoming_poll_results_df
+        ),
+        moved as (
+            select source_id, item_id from (select * from incoming except select * from latest)
+            union
+            select source_id, item_id from (select * from latest except select * from incoming)
+        )
+        select n.source_id, n.item_id, n.option_index, n.option_text, n.percent, n.voters, ?, ?
+        from incoming n
+        where exists (select 1 from moved m where m.source_id = n.source_id and m.item_id = n.item_id)
+    """, [seen_at, run_id])
 
 
 def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Market], odds: list[OddsPoint],

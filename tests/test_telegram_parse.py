@@ -20,7 +20,9 @@ LANDINGS = {
     "tme_landing_durov_view_channel.html": "durov",
     "tme_landing_group_besplatnowb_ru_snscrape.html": "besplatnowb",
 }
-PREVIEWS = sorted(p.name for p in FIXTURES.glob("*.html") if p.name not in LANDINGS)
+# Single-post pages (t.me/<channel>/<id>) are not previews: tests/test_telegram_single_post.py reads them.
+PREVIEWS = sorted(p.name for p in FIXTURES.glob("*.html")
+                  if p.name not in LANDINGS and not p.name.startswith("tme_post_page_"))
 
 
 def load(name: str) -> str:

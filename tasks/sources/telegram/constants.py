@@ -20,6 +20,19 @@ LINK_PREVIEW_TITLE = "link_preview_title"
 ALBUM = "tgme_widget_message_grouped_wrap"
 CHANNEL_HEADER = ("tgme_channel_info", "tgme_channel_history")
 LANDING_PAGE = ("tgme_page", "tgme_page_wrap")
+# t.me/<channel>/<id>: a landing-style page for one post; its text is in og:description, the message
+# itself only in the widget (inline, or loaded by script from ?embed=1).
+SINGLE_POST_PAGE = ("tgme_page_post",)
+POST_PAGE_TEXT_META = ("og:description", "twitter:description")
+
+POLL = "tgme_widget_message_poll"
+POLL_QUESTION = "tgme_widget_message_poll_question"
+POLL_TYPE = "tgme_widget_message_poll_type"
+POLL_OPTION = "tgme_widget_message_poll_option"
+POLL_OPTION_PERCENT = "tgme_widget_message_poll_option_percent"
+POLL_OPTION_TEXT = "tgme_widget_message_poll_option_text"
+POLL_MULTIPLE = "multiple"              # extra class token on the poll element of a multiple-choice poll
+VOTERS = "tgme_widget_message_voters"
 
 # Media container class -> media kind, as Item.media_kinds names them. One entry per attachment.
 MEDIA_KINDS: dict[str, str] = {

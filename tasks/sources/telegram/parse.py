@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from tasks.items import Poll, PollOption
 from tasks.sources.nesting import flatten_deep_nesting
 from tasks.sources.telegram import constants as c
 from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
@@ -29,10 +30,15 @@ _PREV_HREF = etree.XPath("//link[@rel='prev']/@href")
 _MORE_BEFORE = etree.XPath("//*[@data-before]/@data-before")
 _PAGE_CHANNEL_HINTS = etree.XPath(
     "//main/@data-url | //meta[@property='al:ios:url']/@content | //meta[@property='al:android:url']/@content")
+_POST_PAGE_HINTS = etree.XPath(
+    "//meta[@property='al:ios:url']/@content | //meta[@property='al:android:url']/@content"
+    " | //link[@rel='canonical']/@href | //*[@data-telegram-post]/@data-telegram-post")
+_META_CONTENT = etree.XPath("//meta[@property=$name or @name=$name]/@content")
 
 _WANTED = frozenset({
     c.TEXT, c.REPLY, c.FORWARDED_NAME, c.FROM_AUTHOR, c.VIEWS, c.DATE, c.META, c.LINK_PREVIEW,
-    c.LINK_PREVIEW_TITLE, c.ALBUM, *c.MEDIA_KINDS,
+    c.LINK_PREVIEW_TITLE, c.ALBUM, *c.MEDIA_KINDS, c.POLL_QUESTION, c.POLL_TYPE, c.POLL_OPTION,
+    c.POLL_OPTION_PERCENT, c.POLL_OPTION_TEXT, c.VOTERS,
 })
 _WANTED_BY_CLASS: dict[str, tuple[str, ...]] = {}
 _BLOCK_TAGS = frozenset({"div", "p", "blockquote", "pre", "li", "ul", "ol", "table", "tr", "h1", "h2", "h3", "h4"})
@@ -43,6 +49,9 @@ _EDITED = re.compile(r"\bedited\b")
 _COUNT = re.compile(r"^([0-9][0-9.,\s\u00a0\u202f]*)([KMB]?)$", re.IGNORECASE)
 _MULTIPLIER = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _DOMAIN = re.compile(r"domain=([A-Za-z0-9_]+)|^/([A-Za-z0-9_]+)$")
+# tg://resolve?domain=<channel>&post=<id>, https://t.me/<channel>/<id>, data-telegram-post="<channel>/<id>"
+_POST_REFERENCE = re.compile(r"domain=([A-Za-z0-9_]+)&(?:amp;)?post=(\d+)|(?:^|t\.me/)([A-Za-z0-9_]+)/(\d+)(?:[?#]|$)")
+_PERCENT = re.compile(r"^(\d{1,3})\s*%$")
 
 # scan(): the same decisions on raw text. Patterns start with literals so the regex engine can skip ahead.
 _SCAN_PATTERNS = {
@@ -89,6 +98,8 @@ def parse_page(html: str | bytes, channel: str | None = None) -> ParsedPage:
         order = {post_id: i for i, post_id in enumerate(page.post_ids)}
         posts.sort(key=lambda p: order.get(p.post_id, -1))
     name = channel or (posts[0].channel if posts else _page_channel(root))
+    if not blocks and not page.post_ids and _has_class(root, c.SINGLE_POST_PAGE):
+        return ParsedPage(None, [_single_post(root, channel)], [])
     if not blocks and not page.post_ids:
         if _has_class(root, c.LANDING_PAGE) and not _has_class(root, c.CHANNEL_HEADER):
             raise ChannelNotFound("t.me served its landing page, not a public /s/ preview "
@@ -284,6 +295,10 @@ def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPos
     author_elements = own(c.FROM_AUTHOR)
     author = (_plain_text(author_elements[0]) or None) if author_elements else None
 
+    poll = None
+    if polls := [el for el, kind in media if kind == "poll"]:
+        poll = _poll(polls[0], own, channel, data_post)
+
     return TelegramPost(
         channel=channel,
         post_id=post_id,
@@ -303,7 +318,63 @@ def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPos
         is_service=c.SERVICE_MESSAGE in (block.get("class") or "").split(),
         album_id=album_id,
         album_post_ids=album_post_ids,
+        poll=poll,
     )
+
+
+def _poll(element: etree._Element, own, channel: str, data_post: str) -> Poll:
+    """The poll of a message: question, options with their percentages, type line, voter count."""
+    def inside(token: str) -> list[etree._Element]:
+        return [el for el in own(token) if _inside(el, [element], None)]
+
+    questions = inside(c.POLL_QUESTION)
+    question = _plain_text(questions[0]) if questions else ""
+    types = inside(c.POLL_TYPE)
+    type_line = _plain_text(types[0]).lower() if types else ""
+    options: list[PollOption] = []
+    for option in inside(c.POLL_OPTION):
+        texts = [el for el in own(c.POLL_OPTION_TEXT) if _inside(el, [option], None)]
+        percents = [el for el in own(c.POLL_OPTION_PERCENT) if _inside(el, [option], None)]
+        percent = None
+        if percents:
+            raw = _plain_text(percents[0])
+            if not (found := _PERCENT.match(raw)) or int(found.group(1)) > 100:
+                raise LayoutChanged(f"poll option percentage {raw!r} is not a percentage", channel=channel,
+                                    locator=data_post)
+            percent = int(found.group(1))
+        options.append(PollOption(_plain_text(texts[0]) if texts else "", percent))
+    if not question and not options:
+        raise LayoutChanged("poll with neither a question nor options", channel=channel, locator=data_post)
+    voters = None
+    if voter_elements := own(c.VOTERS):
+        raw = _plain_text(voter_elements[0])
+        try:
+            voters = parse_count(raw)
+        except ValueError:
+            raise LayoutChanged(f"poll voters {raw!r} is not a count", channel=channel, locator=data_post) from None
+    return Poll(question=question, options=options, anonymous="anonymous" in type_line, quiz="quiz" in type_line,
+                multiple_choice=c.POLL_MULTIPLE in (element.get("class") or "").split(), voters=voters)
+
+
+def _single_post(root: etree._Element, channel_hint: str | None) -> TelegramPost:
+    """A t.me/<channel>/<id> page showing no message widget of its own: the post's text is the page's
+    og:description. Time and views live only in the widget, so they are left unknown (None)."""
+    reference = None
+    for hint in _POST_PAGE_HINTS(root):
+        if found := _POST_REFERENCE.search(hint.strip()):
+            reference = (found.group(1) or found.group(3), int(found.group(2) or found.group(4)))
+            break
+    if reference is None:
+        raise LayoutChanged("single-post page naming no post (no tg://resolve?domain=..&post=.. link)",
+                            channel=channel_hint or _page_channel(root))
+    channel, post_id = reference
+    text = ""
+    for name in c.POST_PAGE_TEXT_META:
+        if values := _META_CONTENT(root, name=name):
+            text = values[0].strip()
+            break
+    return TelegramPost(channel=channel, post_id=post_id, url=f"{c.TELEGRAM_URL}{channel}/{post_id}",
+                        published_at=None, text=text)
 
 
 def _wanted_tokens(cls: str) -> tuple[str, ...]:
@@ -337,7 +408,7 @@ def _is_edited_marker(meta: etree._Element) -> bool:
     return bool(_EDITED.search(" ".join(own_words)))
 
 
-def _inside(el: etree._Element, containers: list[etree._Element], stop: etree._Element) -> bool:
+def _inside(el: etree._Element, containers: list[etree._Element], stop: etree._Element | None) -> bool:
     parent = el.getparent()
     while parent is not None and parent is not stop:
         if parent in containers:

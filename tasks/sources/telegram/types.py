@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tasks.items import Item
+from tasks.items import Item, Poll
 
 
 @dataclass(slots=True)
@@ -12,7 +12,7 @@ class TelegramPost:
     channel: str                        # as the page spells it in data-post
     post_id: int
     url: str                            # https://t.me/<channel>/<id>
-    published_at: datetime              # UTC, from <time datetime=...>
+    published_at: datetime | None       # UTC, from <time datetime=...>; None only from a single-post page without one
     text: str = ""
     views: int | None = None
     author: str | None = None           # signed author of a channel post
@@ -27,14 +27,19 @@ class TelegramPost:
     is_service: bool = False
     album_id: str | None = None         # the album's first message id; set on grouped media only
     album_post_ids: list[int] = field(default_factory=list)   # ids an album consumes (never posts themselves)
+    poll: Poll | None = None
 
     def to_item(self, source_id: str) -> Item:
+        """The post as landing takes it. A poll has no text of its own: its question and options are
+        what a reader reads, so they are the item's text (annotation and grouping see them)."""
+        if self.published_at is None:
+            raise ValueError(f"post {self.url} has no time and cannot land")
         return Item(
             source_id=source_id,
             item_id=str(self.post_id),
             url=self.url,
             published_at=self.published_at,
-            text=self.text,
+            text="\n".join(t for t in (self.text, self.poll.text if self.poll else "") if t),
             author=self.author,
             views=self.views,
             forwarded_from_name=self.forwarded_from_name,
@@ -47,6 +52,7 @@ class TelegramPost:
             edited=self.edited,
             is_service=self.is_service,
             album_id=self.album_id,
+            poll=self.poll,
         )
 
 
