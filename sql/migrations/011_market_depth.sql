@@ -36,7 +36,7 @@ create table if not exists market_trade_cursors (
 
 alter table markets add column resolution_kind varchar;      -- outcome | cancelled | split | unknown
 alter table markets add column resolution_raw varchar;       -- the venue's own resolution value
-alter table markets add column archived boolean default false;
+alter table markets add column archived boolean;                -- null on markets landed before it: not archived
 alter table markets add column end_date_issue varchar;       -- why end_date cannot be right, else null
 alter table markets add column outcome_sum_issue varchar;    -- promised outcome prices not summing to one
 
