@@ -193,13 +193,15 @@ def _day_or_time(value: str) -> datetime:
 @app.command("backfill", short_help="land a past date range (Telegram pages back; feeds once), or stored market files")
 def backfill(
     start: Annotated[Optional[datetime], typer.Option(parser=_day_or_time, metavar="DATE",
+                                                      show_default="required, unless only --market-file is given",
                                                       help="start, ISO-8601; a date means its midnight, UTC unless a zone is given")] = None,
     end: Annotated[Optional[datetime], typer.Option(parser=_day_or_time, metavar="DATE",
+                                                    show_default="required, unless only --market-file is given",
                                                     help="end, the same way (--end 2026-06-29 stops at the 29th's midnight)")] = None,
     sources: Annotated[Optional[list[str]], typer.Option(
         "--source", metavar="ID", show_default="every enabled source", help="only this source id (repeatable)")] = None,
     market_files: Annotated[Optional[list[str]], typer.Option(
-        "--market-file", metavar="VENUE:PATH",
+        "--market-file", metavar="VENUE:PATH", show_default="none",
         help="import a stored market file: kalshi, polymarket or manifold market objects as the venue sends them "
              "(a Kalshi market with or without its {\"market\": ...} envelope); repeatable")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
