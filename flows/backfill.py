@@ -160,18 +160,49 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     return summary
 
 
+def import_market_files(db_path: str, specs: list[str]) -> dict:
+    """Land stored market files (`venue:path`) as a run of their own, and publish the snapshot."""
+    from tasks.backfill import import_market_files as land_files
+    with db.writer(db_path) as con:
+        run_id = landing.start_run(con, "backfill-market-files", None)
+        try:
+            summary = land_files(con, specs, run_id)
+        except Exception as error:
+            landing.finish_run(con, run_id, "failed", {"error": f"{type(error).__name__}: {error}"})
+            raise
+        landing.finish_run(con, run_id, "completed", summary)
+    db.publish_snapshot(db_path)
+    return {**summary, "run_id": run_id}
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="./run backfill", description="Backfill a past date range.")
-    ap.add_argument("--start", required=True, type=datetime.fromisoformat)
-    ap.add_argument("--end", required=True, type=datetime.fromisoformat)
+    ap = argparse.ArgumentParser(prog="./run backfill", description="Backfill a past date range, or import "
+                                 "stored market files.")
+    ap.add_argument("--start", type=datetime.fromisoformat, help="required unless only --market-file is given")
+    ap.add_argument("--end", type=datetime.fromisoformat, help="required unless only --market-file is given")
+    ap.add_argument("--market-file", action="append", dest="market_files", default=[], metavar="VENUE:PATH",
+                    help="import a stored market file (kalshi, polymarket or manifold; a Kalshi market with or "
+                         "without its {\"market\": ...} envelope); repeatable")
     ap.add_argument("--source", action="append", dest="sources", help="only this source id (repeatable)")
     ap.add_argument("--config", default="config")
     ap.add_argument("--db", default=str(db.DEFAULT_DB))
     ap.add_argument("--page-cap", type=int, default=50)
     ap.add_argument("--politeness", default="internet", choices=["internet", "mirror", "test"])
     a = ap.parse_args(argv)
+    if (a.start is None or a.end is None) and not (a.market_files and a.start is None and a.end is None):
+        ap.error("--start and --end are required (both), unless only --market-file is given")
+    if a.market_files:
+        try:
+            m = import_market_files(a.db, a.market_files)
+        except ValueError as error:
+            print(f"backfill failed: {error}", file=sys.stderr)
+            return 1
+        print(f"market files {m['run_id']}: {m['files']} file(s), {m['markets']} markets, {m['new_odds']} new "
+              f"odds points, {m['rejected']} rejected elements quarantined")
+        if a.start is None:
+            return 0
     from flows.cli import expected_failures
     try:
         s = backfill(a.start, a.end, a.sources, a.config, a.db, a.page_cap, a.politeness)

@@ -190,14 +190,20 @@ def _day_or_time(value: str) -> datetime:
         raise typer.BadParameter(f"{value!r} is not an ISO-8601 date or time (e.g. 2026-06-28)") from None
 
 
-@app.command("backfill", short_help="land a past date range (Telegram pages back; feeds once)")
+@app.command("backfill", short_help="land a past date range (Telegram pages back; feeds once), or stored market files")
 def backfill(
-    start: Annotated[datetime, typer.Option(parser=_day_or_time, metavar="DATE",
-                                            help="start, ISO-8601; a date means its midnight, UTC unless a zone is given")],
-    end: Annotated[datetime, typer.Option(parser=_day_or_time, metavar="DATE",
-                                          help="end, the same way (--end 2026-06-29 stops at the 29th's midnight)")],
+    start: Annotated[Optional[datetime], typer.Option(parser=_day_or_time, metavar="DATE",
+                                                      show_default="required, unless only --market-file is given",
+                                                      help="start, ISO-8601; a date means its midnight, UTC unless a zone is given")] = None,
+    end: Annotated[Optional[datetime], typer.Option(parser=_day_or_time, metavar="DATE",
+                                                    show_default="required, unless only --market-file is given",
+                                                    help="end, the same way (--end 2026-06-29 stops at the 29th's midnight)")] = None,
     sources: Annotated[Optional[list[str]], typer.Option(
         "--source", metavar="ID", show_default="every enabled source", help="only this source id (repeatable)")] = None,
+    market_files: Annotated[Optional[list[str]], typer.Option(
+        "--market-file", metavar="VENUE:PATH", show_default="none",
+        help="import a stored market file: kalshi, polymarket or manifold market objects as the venue sends them "
+             "(a Kalshi market with or without its {\"market\": ...} envelope); repeatable")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
     db: DbOption = DEFAULT_DB,
     page_cap: Annotated[int, typer.Option(min=1, metavar="N", help="most pages fetched per source")] = 50,
@@ -205,10 +211,24 @@ def backfill(
         help="fetch policy: internet (spaced, polite), mirror (the local mirror), test (no waits)")] = Politeness.internet,
 ) -> None:
     """Land the posts published in a past date range that the sources still show: Telegram channels are
-    paged back to the start; feeds and X mirrors give what they still list."""
-    if start >= end:
+    paged back to the start; feeds and X mirrors give what they still list. --market-file imports stored
+    market objects; with only market files, --start and --end are not needed."""
+    if (start is None) != (end is None) or (start is None and not market_files):
+        raise typer.BadParameter("give both --start and --end (or only --market-file)", param_hint="--start")
+    if start is not None and start >= end:
         raise typer.BadParameter(f"the range is empty: {end:%Y-%m-%d %H:%M} is not after {start:%Y-%m-%d %H:%M}",
                                  param_hint="--end")
+    if market_files:
+        from flows.backfill import import_market_files
+        try:
+            m = import_market_files(db, market_files)
+        except ValueError as error:
+            print(f"backfill failed: {error}", file=sys.stderr)
+            raise typer.Exit(1) from None
+        print(f"market files {m['run_id']}: {m['files']} file(s), {m['markets']} markets, {m['new_odds']} new "
+              f"odds points, {m['rejected']} rejected elements quarantined")
+        if start is None:
+            return
     _check_or_exit(config)
     with _one_line_failures("backfill"):
         from flows.backfill import backfill as backfill_flow

@@ -24,7 +24,7 @@ from tasks.failpoints import failpoint
 from tasks.http import FetchPolicy
 from tasks.ingest import Cursor, SourceParse, fetch_sources, load_cursors, parse_fetches
 from tasks.markets_ingest import (MarketFetch, MarketParse, fetch_markets, land_candidates, latest_odds,
-                                  parse_market_fetches)
+                                  parse_market_fetches, trade_cursors)
 from tasks.sources.fetching import SourceFetch
 
 DEFAULT_CONFIG = "config"
@@ -109,7 +109,8 @@ def fetch_markets_task(cfg: Config, db_path: str, as_of: datetime | None, policy
     log = get_run_logger()
     with db.writer(db_path) as con:
         latest = latest_odds(con)
-    fetches = asyncio.run(fetch_markets(cfg, latest, policy=policy, now=as_of))
+        cursors = trade_cursors(con)
+    fetches = asyncio.run(fetch_markets(cfg, latest, policy=policy, now=as_of, cursors=cursors))
     log.info("fetched %d market payloads for %d markets and searches",
              sum(len(f.payloads) for f in fetches), len(fetches))
     for f in fetches:
@@ -145,12 +146,14 @@ def land_markets_task(db_path: str, run_id: str, parsed: MarketParse) -> dict:
     with db.writer(db_path) as con:
         n_markets, n_odds = landing.land_markets(con, run_id, parsed.result.markets, parsed.result.odds,
                                                  point_kinds=parsed.point_kinds)
+        n_trades = landing.land_trades(con, run_id, parsed.result.trades, parsed.trade_windows)
         landing.quarantine(con, run_id, "parse", parsed.quarantined)
         n_candidates = db.transaction(con, lambda: land_candidates(con, parsed.candidates, db.utcnow()),
                                       what="proposing market candidates")
-    get_run_logger().info("landed %d markets, %d new odds points, %d rejected elements quarantined, "
-                          "%d new market candidates", n_markets, n_odds, len(parsed.quarantined), n_candidates)
-    return dict(markets=n_markets, new_odds=n_odds, rejected=len(parsed.quarantined),
+    get_run_logger().info("landed %d markets, %d new odds points, %d new trades, %d rejected elements "
+                          "quarantined, %d new market candidates", n_markets, n_odds, n_trades,
+                          len(parsed.quarantined), n_candidates)
+    return dict(markets=n_markets, new_odds=n_odds, new_trades=n_trades, rejected=len(parsed.quarantined),
                 new_candidates=n_candidates, errors=parsed.errors)
 
 

@@ -11,6 +11,7 @@ list renderers leave such markets out.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
@@ -135,7 +136,7 @@ def _gamma_market(m: ScenarioMarket, as_of: datetime) -> dict[str, Any]:
         body["outcomePrices"] = json.dumps([_decimal(p) for p in prices])
     body.update({
         "volume": _decimal(m.volume),
-        "active": True,
+        "active": not m.archived,
         "closed": closed,
         "marketMakerAddress": "",
         "createdAt": _iso_z(m.created_at, micros=True),
@@ -146,7 +147,7 @@ def _gamma_market(m: ScenarioMarket, as_of: datetime) -> dict[str, Any]:
     body.update({
         "new": False,
         "featured": False,
-        "archived": False,
+        "archived": m.archived,
         "restricted": True,
         "questionID": "0x" + _digest("question", m.market_id),
         "enableOrderBook": True,
@@ -252,7 +253,7 @@ def _kalshi_market(m: ScenarioMarket, as_of: datetime) -> dict[str, Any]:
         "expiration_value": "",
         "last_price_dollars": f"{last:.4f}",
         "latest_expiration_time": close,
-        "liquidity_dollars": f"{m.liquidity:.4f}",
+        "liquidity_dollars": "0.0000",     # deprecated: the venue sends zero whatever the book holds
         "market_type": "binary",
         "no_ask_dollars": f"{1 - bid:.4f}" if point else "1.0000",
         "no_bid_dollars": f"{1 - ask:.4f}" if point else "0.0000",
@@ -293,6 +294,62 @@ def kalshi_markets_list_json(ms: Iterable[ScenarioMarket], as_of: datetime) -> s
     as_of = _utc(as_of)
     markets = [_kalshi_market(m, as_of) for m in _listed(ms, "kalshi", as_of) if len(m.outcomes) == 2]
     return _dump({"cursor": "", "markets": markets})
+
+
+KALSHI_TRADES_MAX_LIMIT = 1000     # the venue's page size limit
+
+
+def _kalshi_trades(m: ScenarioMarket, as_of: datetime) -> list[dict[str, Any]]:
+    """One trade per price point up to `as_of`, newest first: the trade that moved the price there, a few
+    seconds before the point, with microseconds as the venue stamps them."""
+    trades = []
+    previous: float | None = None
+    for point in _history_until(m, as_of):
+        digest = int(_digest("trade", m.market_id, point.t.isoformat()), 16)
+        yes = _cents(point.p)
+        created = point.t - timedelta(microseconds=digest % 59_000_000)
+        trades.append({
+            "trade_id": "{}-{}-{}-{}-{}".format(*(f"{digest:032x}"[i:j] for i, j in
+                                                  ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)))),
+            "ticker": m.market_id,
+            "count_fp": f"{1 + digest % 250:.2f}",
+            "yes_price_dollars": f"{yes:.4f}",
+            "no_price_dollars": f"{1 - yes:.4f}",
+            "taker_side": "yes" if previous is None or yes >= previous else "no",
+            "created_time": created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        })
+        previous = yes
+    trades.reverse()
+    return trades
+
+
+def kalshi_trades_json(m: ScenarioMarket, as_of: datetime, *, min_ts: int | None = None, limit: int = 100,
+                       cursor: str | None = None) -> str:
+    """GET /markets/trades?ticker=: {"cursor": "...", "trades": [...]}, newest first, `limit` a page; the
+    cursor is opaque to clients and empty on the last page. min_ts keeps trades at or after it."""
+    as_of = _visible(m, "kalshi", as_of)
+    trades = [t for t in _kalshi_trades(m, as_of)
+              if min_ts is None or datetime.fromisoformat(t["created_time"]).timestamp() >= min_ts]
+    start = _decode_cursor(cursor) if cursor else 0
+    limit = max(1, min(int(limit), KALSHI_TRADES_MAX_LIMIT))
+    page = trades[start:start + limit]
+    more = start + limit < len(trades)
+    return _dump({"cursor": _encode_cursor(start + limit) if more else "", "trades": page})
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"trades:{offset}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, offset = text.split(":")
+        if kind != "trades":
+            raise ValueError(kind)
+        return int(offset)
+    except (ValueError, UnicodeDecodeError):
+        raise NotListed(f"unknown cursor {cursor!r}") from None
 
 
 def kalshi_candlesticks_json(m: ScenarioMarket, start_ts: int, end_ts: int, period_interval_minutes: int,

@@ -298,6 +298,6 @@ def _parse_markets(data: Mapping[str, Any]) -> list[ScenarioMarket]:
             created_at=_timestamp(_field(row, "created_at", where), f"{where}: created_at"),
             history=history, event_id=str(row["event_id"]) if row.get("event_id") is not None else None,
             volume=float(row.get("volume", 0.0)), liquidity=float(row.get("liquidity", 0.0)),
-            resolved=row.get("resolved"), token_ids=token_ids,
+            resolved=row.get("resolved"), token_ids=token_ids, archived=bool(row.get("archived", False)),
         ))
     return markets

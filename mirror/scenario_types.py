@@ -74,6 +74,7 @@ class ScenarioMarket:
     liquidity: float = 0.0
     resolved: str | None = None     # winning outcome if resolved
     token_ids: list[str] = field(default_factory=list)
+    archived: bool = False          # Polymarket: an archived duplicate, rendered with "archived": true
 
 
 @dataclass(slots=True)

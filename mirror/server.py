@@ -351,6 +351,16 @@ class _Handler(BaseHTTPRequestHandler):
                 wanted = set(q["tickers"].split(","))
                 ms = [m for m in ms if m.market_id in wanted]
             return self._json(mk.kalshi_markets_list_json(ms, as_of), fault=fault)
+        if seg == ["markets", "trades"]:
+            found = [m for m in ms if m.market_id == q.get("ticker")]
+            if not found:
+                return self._json({"cursor": "", "trades": []}, fault=fault)
+            try:
+                body = mk.kalshi_trades_json(found[0], as_of, min_ts=int(q["min_ts"]) if "min_ts" in q else None,
+                                             limit=int(q.get("limit", 100)), cursor=q.get("cursor"))
+            except mk.NotListed as error:
+                return self._json({"error": {"code": "bad_request", "message": str(error)}}, status=400, fault=None)
+            return self._json(body, fault=fault)
         if len(seg) == 2 and seg[0] == "markets":
             found = [m for m in ms if m.market_id == seg[1]]
             return self._json(mk.kalshi_market_json(found[0], as_of), fault=fault) if found else self._not_found()

@@ -4,6 +4,8 @@ The hourly fetch pages a Telegram channel back to the newest post already landed
 pages back by time instead: from the top of the channel until a page shows a post older than the
 range's start, or the page budget runs out, and says how far back it got. Feeds and X mirrors keep no
 history, so they are fetched once and whatever of theirs falls in the range is kept.
+
+Stored market files (a venue's market objects saved by another client) are imported as they are.
 """
 from __future__ import annotations
 
@@ -11,14 +13,19 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from tasks.config import Config, Source
 from tasks.db import utcnow
 from tasks.http import FetchError, Fetcher, FetchPolicy
 from tasks.ingest import SourceParse, fetch_sources
 from tasks.items import PayloadError
-from tasks.landing import FetchRecord
+from tasks.landing import FetchRecord, QuarantineRow, land_markets, quarantine
 from tasks.sources.fetching import SourceFetch
+from tasks.sources.kalshi import parse as kalshi_parse
+from tasks.sources.manifold import parse as manifold_parse
+from tasks.sources.markets_common import ParseResult
+from tasks.sources.polymarket import parse as polymarket_parse
 from tasks.sources.telegram.fetch import channel_url
 from tasks.sources.telegram.parse import parse as parse_telegram_page
 
@@ -189,3 +196,44 @@ def coverage_note(cov: Coverage, start: datetime) -> str | None:
     feed = "the X mirror feed" if cov.kind == "x" else "the feed"
     return (f"{cov.source_id}: {feed} keeps no history and {shown}; "
             f"earlier posts in the range cannot be backfilled")
+
+
+MARKET_FILE_VENUES = ("kalshi", "polymarket", "manifold")
+
+
+def read_market_file(spec: str, observed_at: datetime | None = None) -> tuple[str, ParseResult]:
+    """`venue:path` -> (path, what the file holds). Stored market objects are read as the venues send them,
+    and a Kalshi market also without its {"market": ...} envelope, as some clients store it. Prices are
+    stamped `observed_at`, by default the file's modification time: when the market was stored."""
+    venue, sep, path_text = spec.partition(":")
+    if not sep or venue not in MARKET_FILE_VENUES or not path_text:
+        raise ValueError(f"market file {spec!r}: expected VENUE:PATH with VENUE one of {', '.join(MARKET_FILE_VENUES)}")
+    path = Path(path_text)
+    try:
+        payload = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"market file {path}: cannot be read ({e.strerror or e})") from None
+    stamp = as_utc(observed_at) if observed_at else datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    try:
+        if venue == "kalshi":
+            return str(path), kalshi_parse.parse_market_file(payload, stamp)
+        if venue == "polymarket":
+            return str(path), polymarket_parse.parse_gamma_markets(payload, stamp)
+        body_is_list = payload.lstrip()[:1] == b"["
+        return str(path), (manifold_parse.parse_markets if body_is_list else manifold_parse.parse_market)(payload, stamp)
+    except PayloadError as e:
+        raise ValueError(f"market file {path}: {e}") from None
+
+
+def import_market_files(con, specs: list[str], run_id: str, observed_at: datetime | None = None) -> dict:
+    """Land the markets and prices of stored market files; elements that do not fit are quarantined.
+    Landing is the hourly run's, so importing a file twice adds nothing twice."""
+    read = [read_market_file(spec, observed_at) for spec in specs]     # every file read before anything lands
+    markets = [m for _, r in read for m in r.markets]
+    odds = [o for _, r in read for o in r.odds]
+    rejects = [QuarantineRow("markets", "market_file", rej.reason, path, rej.locator, rej.raw[:2000])
+               for path, r in read for rej in r.rejects]
+    n_markets, n_odds = land_markets(con, run_id, markets, odds, observed_at=utcnow(),
+                                     point_kinds=["snapshot"] * len(odds))
+    quarantine(con, run_id, "parse", rejects)
+    return dict(files=len(specs), markets=n_markets, new_odds=n_odds, rejected=len(rejects))

@@ -79,6 +79,11 @@ class Market:
     resolved_at: datetime | None = None
     token_ids: list[str] = field(default_factory=list)   # Polymarket CLOB token per outcome, same order
     outcomes_sum_to_one: bool = True    # False where the venue does not promise it (multi-choice polls ...)
+    resolution_kind: str | None = None  # outcome | cancelled | split | unknown, once resolved
+    resolution_raw: str | None = None   # the venue's own resolution value, as sent
+    archived: bool = False              # the venue archived it: a stale duplicate, not current odds
+    end_date_issue: str | None = None   # why end_date cannot be right (before the question's date or creation)
+    outcome_sum_issue: str | None = None    # the promised sum of one is off: "answers sum to 0.031"
 
     def as_row(self) -> dict:
         return asdict(self)
@@ -94,7 +99,28 @@ class OddsPoint:
     price_prob: float                   # in [0, 1]
     venue_ts: datetime                  # the venue's own timestamp for the price (UTC)
     volume: float | None = None
-    liquidity: float | None = None
+    liquidity: float | None = None      # None when the venue does not fill it (never a placeholder 0.0)
+    best_bid_prob: float | None = None  # the book's best bid for the outcome, in probability
+    best_ask_prob: float | None = None
+    spread_prob: float | None = None    # best ask minus best bid, in probability
+    open_interest_contracts: float | None = None
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class MarketTrade:
+    """One executed trade. Keyed by (venue, trade_id)."""
+
+    venue: str
+    market_id: str
+    trade_id: str
+    traded_at: datetime                 # the venue's execution time (UTC, microseconds kept)
+    yes_price_prob: float               # the Yes side's price, in probability
+    no_price_prob: float
+    count_contracts: float              # contracts traded
+    taker_side: str                     # yes | no
 
     def as_row(self) -> dict:
         return asdict(self)

@@ -23,7 +23,7 @@ import pandas as pd
 from tasks import db
 from tasks.db import sha256_text, utcnow
 from tasks.failpoints import failpoint
-from tasks.items import Item, Market, OddsPoint
+from tasks.items import Item, Market, MarketTrade, OddsPoint
 
 ITEM_COLUMNS = [
     "source_id", "item_id", "kind", "url", "published_at", "text", "author", "views",
@@ -271,7 +271,8 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
                     select venue, market_id, question, slug, url, event_id, group_item_title, outcomes, token_ids,
                            cast(end_date as timestamptz) as end_date, status, resolution,
                            cast(resolved_at as timestamptz) as resolved_at, outcomes_sum_to_one,
-                           ? as first_seen_at, ? as updated_at
+                           ? as first_seen_at, ? as updated_at,
+                           resolution_kind, resolution_raw, archived, end_date_issue, outcome_sum_issue
                     from incoming_markets
                 ) as n
                 using (venue, market_id)
@@ -280,7 +281,9 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
                     group_item_title = n.group_item_title, outcomes = n.outcomes, token_ids = n.token_ids,
                     end_date = n.end_date, status = n.status, resolution = n.resolution,
                     resolved_at = n.resolved_at, outcomes_sum_to_one = n.outcomes_sum_to_one,
-                    updated_at = n.updated_at
+                    updated_at = n.updated_at, resolution_kind = n.resolution_kind,
+                    resolution_raw = n.resolution_raw, archived = n.archived, end_date_issue = n.end_date_issue,
+                    outcome_sum_issue = n.outcome_sum_issue
                 when not matched then insert by name
             """, [observed_at, observed_at])
             con.unregister("incoming_markets")
@@ -294,7 +297,8 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
                 merge into odds_snapshots
                 using (
                     select venue, market_id, outcome, price_prob, cast(venue_ts as timestamptz) as venue_ts,
-                           volume, liquidity, ? as observed_at, ? as run_id, point_kind
+                           volume, liquidity, ? as observed_at, ? as run_id, point_kind,
+                           best_bid_prob, best_ask_prob, spread_prob, open_interest_contracts
                     from incoming_odds
                 ) as n
                 using (venue, market_id, outcome, venue_ts)
@@ -306,6 +310,74 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
 
     new_odds = db.transaction(con, write, what=f"landing {len(markets)} markets and {len(odds)} odds points")
     return len(markets), new_odds
+
+
+@dataclass(slots=True)
+class TradeWindow:
+    """How far one run's trade fetch of a market got: done, or stopped with the venue's cursor to resume."""
+
+    venue: str
+    market_id: str
+    min_ts: int | None                 # the window's start (unix seconds) as asked
+    resume_cursor: str | None = None   # set when the window is not finished
+
+
+def land_trades(con: duckdb.DuckDBPyConnection, run_id: str, trades: list[MarketTrade], windows: list[TradeWindow],
+                observed_at: datetime | None = None) -> int:
+    """Insert trades not yet landed (by venue trade id) and move each market's trade cursor. Returns new trades."""
+    observed_at = observed_at or utcnow()
+
+    def count(w: TradeWindow) -> int:
+        return con.execute("select count(*) from market_trades where venue = ? and market_id = ?",
+                           [w.venue, w.market_id]).fetchone()[0]
+
+    def write() -> int:
+        new = 0
+        before_by_window = [count(w) for w in windows]
+        if trades:
+            tdf = pd.DataFrame.from_records([t.as_row() for t in trades]).drop_duplicates(
+                subset=["venue", "trade_id"], keep="first")
+            con.register("incoming_trades", tdf)
+            before = con.execute("select count(*) from market_trades").fetchone()[0]
+            con.execute("""
+                merge into market_trades
+                using (
+                    select venue, trade_id, market_id, cast(traded_at as timestamptz) as traded_at, yes_price_prob,
+                           no_price_prob, count_contracts, taker_side, ? as observed_at, ? as run_id
+                    from incoming_trades
+                ) as n
+                using (venue, trade_id)
+                when not matched then insert by name
+            """, [observed_at, run_id])
+            new = con.execute("select count(*) from market_trades").fetchone()[0] - before
+            con.unregister("incoming_trades")
+        for w, before_here in zip(windows, before_by_window):
+            landed_now = count(w) - before_here
+            newest = con.execute("""
+                select traded_at, trade_id from market_trades where venue = ? and market_id = ?
+                order by traded_at desc, trade_id desc limit 1""", [w.venue, w.market_id]).fetchone()
+            con.execute("""
+                merge into market_trade_cursors
+                using (select ? as venue, ? as market_id) as n
+                using (venue, market_id)
+                when matched then update set
+                    newest_trade_at = case when ? then newest_trade_at else ? end,
+                    newest_trade_id = case when ? then newest_trade_id else ? end,
+                    resume_cursor = ?, resume_min_ts = ?,
+                    trades_landed = trades_landed + ?, updated_at = ?, run_id = ?
+                when not matched then insert values
+                    (n.venue, n.market_id, case when ? then null else ? end, case when ? then null else ? end,
+                     ?, ?, ?, ?, ?)
+            """, [w.venue, w.market_id,
+                  w.resume_cursor is not None, newest[0] if newest else None,
+                  w.resume_cursor is not None, newest[1] if newest else None,
+                  w.resume_cursor, w.min_ts if w.resume_cursor else None, landed_now, observed_at, run_id,
+                  w.resume_cursor is not None, newest[0] if newest else None,
+                  w.resume_cursor is not None, newest[1] if newest else None,
+                  w.resume_cursor, w.min_ts if w.resume_cursor else None, landed_now, observed_at, run_id])
+        return new
+
+    return db.transaction(con, write, what=f"landing {len(trades)} trades")
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, rows: list[QuarantineRow]) -> int:

@@ -15,7 +15,7 @@ import duckdb
 from tasks.config import Config, MarketRef, Watchlist
 from tasks.http import FetchError, Fetcher, FetchPolicy
 from tasks.items import PayloadError
-from tasks.landing import FetchRecord, QuarantineRow
+from tasks.landing import FetchRecord, QuarantineRow, TradeWindow
 from tasks.sources import kalshi, manifold, polymarket  # noqa: F401  (packages)
 from tasks.sources.kalshi import constants as kc, parse as kp
 from tasks.sources.manifold import constants as mc, parse as mp
@@ -24,6 +24,7 @@ from tasks.sources.polymarket import constants as pc, parse as pp
 
 BACKFILL = timedelta(days=30)
 HISTORY_FIDELITY_MIN = 60
+TRADE_PAGE_CAP = 10               # trade pages per market per run; an unfinished window resumes next run
 
 
 @dataclass(slots=True)
@@ -31,7 +32,7 @@ class Payload:
     """A fetched market payload and how to read it."""
 
     record: FetchRecord
-    reader: str                       # gamma_markets | clob_history | kalshi_market | kalshi_candles | manifold_market | manifold_bets | gamma_search
+    reader: str                       # gamma_markets | clob_history | kalshi_market | kalshi_candles | kalshi_trades | manifold_market | manifold_bets | gamma_search
     context: dict = field(default_factory=dict)
 
 
@@ -55,6 +56,21 @@ def latest_odds(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], da
     return {(v, m, o): t for v, m, o, t in con.execute("""
         select venue, market_id, outcome, max(venue_ts) from odds_snapshots
         where point_kind = 'history' group by all
+    """).fetchall()}
+
+
+@dataclass(slots=True, frozen=True)
+class TradeCursor:
+    """Where a market's next trade fetch starts: a window to resume, or the newest trade landed."""
+
+    newest_trade_at: datetime | None
+    resume_cursor: str | None
+    resume_min_ts: int | None
+
+
+def trade_cursors(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], TradeCursor]:
+    return {(v, m): TradeCursor(t, c, s) for v, m, t, c, s in con.execute("""
+        select venue, market_id, newest_trade_at, resume_cursor, resume_min_ts from market_trade_cursors
     """).fetchall()}
 
 
@@ -98,7 +114,8 @@ async def _polymarket(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dic
     return out
 
 
-async def _kalshi(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime) -> MarketFetch:
+async def _kalshi(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime,
+                  cursors: dict | None = None) -> MarketFetch:
     out = MarketFetch(_ref_key(ref))
     p = await _get(fetcher, out, kc.market_url(cfg.endpoints.kalshi, ref.ticker or ref.key), "kalshi_market")
     if p is None:
@@ -113,7 +130,33 @@ async def _kalshi(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, n
         start = _since(latest, "kalshi", m.market_id, m.outcomes[0] if m.outcomes else "Yes", now)
         curl = kc.candlesticks_url(cfg.endpoints.kalshi, series, m.market_id, start, int(now.timestamp()), 60)
         await _get(fetcher, out, curl, "kalshi_candles", market_id=m.market_id)
+        await _kalshi_trades(fetcher, cfg, out, m.market_id, (cursors or {}).get(("kalshi", m.market_id)), now)
     return out
+
+
+async def _kalshi_trades(fetcher: Fetcher, cfg: Config, out: MarketFetch, ticker: str, cursor: TradeCursor | None,
+                         now: datetime) -> None:
+    """Page a market's trades, newest first, from its cursor on: finish an unfinished window first, else
+    ask from the newest trade landed (or BACKFILL back). The last page read says where the window ended."""
+    if cursor is not None and cursor.resume_cursor:
+        min_ts, venue_cursor = cursor.resume_min_ts, cursor.resume_cursor
+    else:
+        newest = cursor.newest_trade_at if cursor is not None else None
+        min_ts, venue_cursor = int((newest or now - BACKFILL).timestamp()), None
+    for page in range(TRADE_PAGE_CAP):
+        url = kc.trades_url(cfg.endpoints.kalshi, ticker, min_ts=min_ts, cursor=venue_cursor)
+        p = await _get(fetcher, out, url, "kalshi_trades", market_id=ticker, min_ts=min_ts)
+        if p is None:
+            return      # nothing recorded for the window: the next run asks again from the same place
+        try:
+            venue_cursor = kp.parse_trades(p.record.body, market_id=ticker).next_cursor
+        except PayloadError as e:
+            out.error = str(e)
+            return
+        last_page = venue_cursor is None or page == TRADE_PAGE_CAP - 1
+        if last_page:
+            p.context["window_resume_cursor"] = venue_cursor
+            return
 
 
 async def _manifold(fetcher: Fetcher, cfg: Config, ref: MarketRef, latest: dict, now: datetime) -> MarketFetch:
@@ -155,11 +198,18 @@ def watched_markets(cfg: Config) -> list[MarketRef]:
 
 
 async def fetch_markets(cfg: Config, latest: dict, *, policy: FetchPolicy | None = None,
-                        now: datetime | None = None, search: bool = True) -> list[MarketFetch]:
+                        now: datetime | None = None, search: bool = True,
+                        cursors: dict[tuple[str, str], TradeCursor] | None = None) -> list[MarketFetch]:
+    """cursors: each market's trade cursor (`trade_cursors`); markets without one fetch BACKFILL back."""
     now = now or datetime.now(timezone.utc)
-    venue_fetch = {"polymarket": _polymarket, "kalshi": _kalshi, "manifold": _manifold}
+
+    def job(ref: MarketRef):
+        if ref.venue == "kalshi":
+            return _kalshi(fetcher, cfg, ref, latest, now, cursors)
+        return {"polymarket": _polymarket, "manifold": _manifold}[ref.venue](fetcher, cfg, ref, latest, now)
+
     async with Fetcher(policy) as fetcher:
-        jobs = [venue_fetch[ref.venue](fetcher, cfg, ref, latest, now) for ref in watched_markets(cfg)]
+        jobs = [job(ref) for ref in watched_markets(cfg)]
         if search:
             jobs += [_search(fetcher, cfg, wl) for wl in cfg.watchlists if search_terms(wl)]
         results = await asyncio.gather(*jobs, return_exceptions=True)
@@ -175,6 +225,7 @@ class MarketParse:
     point_kinds: list[str] = field(default_factory=list)     # 'history' | 'snapshot', parallel to result.odds
     candidates: list[dict] = field(default_factory=list)
     quarantined: list[QuarantineRow] = field(default_factory=list)
+    trade_windows: list[TradeWindow] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -199,6 +250,8 @@ def parse_market_fetches(cfg: Config, fetches: list[MarketFetch], observed_at: d
                                 for r in res.rejects]
             if p.reader == "gamma_search":
                 for m in res.markets:
+                    if m.archived:
+                        continue        # an archived duplicate is nothing to follow
                     if ("polymarket", m.slug) not in watched and ("polymarket", m.market_id) not in watched:
                         out.candidates.append(dict(watchlist_id=p.context["watchlist_id"], venue=m.venue,
                                                    market_id=m.market_id, question=m.question, slug=m.slug,
@@ -206,6 +259,9 @@ def parse_market_fetches(cfg: Config, fetches: list[MarketFetch], observed_at: d
                 continue
             out.result.extend(res)
             out.point_kinds += ["history" if p.reader in HISTORY_READERS else "snapshot"] * len(res.odds)
+            if p.reader == "kalshi_trades" and "window_resume_cursor" in p.context:
+                out.trade_windows.append(TradeWindow("kalshi", p.context["market_id"], p.context["min_ts"],
+                                                     p.context["window_resume_cursor"]))
     return out
 
 
@@ -221,6 +277,8 @@ def _read(p: Payload, observed_at: datetime) -> ParseResult:
         return kp.parse_market(body, observed_at)
     if p.reader == "kalshi_candles":
         return kp.parse_candlesticks(body, market_id=c["market_id"])
+    if p.reader == "kalshi_trades":
+        return kp.parse_trades(body, market_id=c["market_id"])
     if p.reader == "manifold_market":
         return mp.parse_market(body, observed_at)
     if p.reader == "manifold_bets":

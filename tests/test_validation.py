@@ -167,7 +167,8 @@ def test_a_source_with_an_unknown_register_is_flagged(fresh_db, gx):
 def test_a_probability_above_one_is_a_critical_failure(fresh_db, gx):
     run = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
     landing.land_markets(fresh_db, run, [blockade_market()], priced(0.20, 0.80))
-    fresh_db.execute("""insert into odds_snapshots values
+    fresh_db.execute("""insert into odds_snapshots
+        (venue, market_id, outcome, price_prob, venue_ts, volume, liquidity, observed_at, run_id, point_kind) values
         ('polymarket', '551234', 'Yes', 1.3, '2026-06-28 21:30:00+00', null, null, ?, ?, 'history')""", [RUN_CLOCK, run])
     summary = validate_run(fresh_db, run, now=RUN_CLOCK, sources=SOURCES)
 

@@ -18,6 +18,7 @@ item_hits as (
 
 markets as (
     select * from stg_markets
+    where not archived
 ),
 
 odds as (

@@ -16,7 +16,8 @@ quarantine_keys as (
 ),
 
 final as (
-    select venue, market_id, outcome, price_prob, venue_ts, volume, liquidity, observed_at
+    select venue, market_id, outcome, price_prob, venue_ts, volume, liquidity, observed_at,
+           best_bid_prob, best_ask_prob, spread_prob, open_interest_contracts
     from odds
     anti join quarantine_keys using (venue, market_id, outcome, venue_ts)
 )

@@ -1,4 +1,5 @@
--- Staging: the markets each watch list follows, resolved to landed markets by slug, ticker or id.
+-- Staging: the markets each watch list follows, resolved to landed markets by slug, ticker or id. An
+-- archived market is left out: its odds are a stale duplicate's, not the question's current odds.
 -- grain: one market of one watch list. key: (watchlist_id, venue, market_id)
 with refs as (
     select * from watchlist_markets
@@ -6,6 +7,7 @@ with refs as (
 
 markets as (
     select * from stg_markets
+    where not archived
 ),
 
 final as (

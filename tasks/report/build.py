@@ -877,7 +877,8 @@ class _Query:
         for ref in wl.markets:
             for r in self.rows("""
                     select market_id, question, outcomes, url from markets
-                    where venue = ? and (slug = ? or market_id = ?)""", ref.venue, ref.key, ref.key):
+                    where venue = ? and (slug = ? or market_id = ?) and not coalesce(archived, false)""",
+                    ref.venue, ref.key, ref.key):
                 outcome = (r["outcomes"] or ["Yes"])[0]
                 markets.setdefault((ref.venue, r["market_id"]), (r["question"] or "", outcome, r["url"]))
         return [(v, mid, q, o, u) for (v, mid), (q, o, u) in sorted(markets.items())]

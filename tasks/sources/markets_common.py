@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-from tasks.items import Market, OddsPoint, PayloadError
+from tasks.items import Market, MarketTrade, OddsPoint, PayloadError
 
 
 @dataclass(slots=True)
@@ -30,11 +31,13 @@ class ParseResult:
     odds: list[OddsPoint] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     next_cursor: str | None = None      # the venue's paging cursor, when it sends one
+    trades: list[MarketTrade] = field(default_factory=list)
 
     def extend(self, other: "ParseResult") -> None:
         self.markets.extend(other.markets)
         self.odds.extend(other.odds)
         self.rejects.extend(other.rejects)
+        self.trades.extend(other.trades)
 
 
 class ElementError(ValueError):
@@ -213,3 +216,59 @@ def collect(
 def element_locator(prefix: str, index: int, element: Any, id_key: str) -> str:
     ident = element.get(id_key) if isinstance(element, dict) else None
     return f"{prefix}[{index}] {id_key}={ident}" if ident is not None else f"{prefix}[{index}]"
+
+
+_MONTHS = {name: i + 1 for i, name in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"])}
+_MONTH_WORD = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_DAY_DATE = re.compile(_MONTH_WORD + r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE)
+_MONTH_DATE = re.compile(_MONTH_WORD + r"\.?\s+(\d{4})\b", re.IGNORECASE)
+# A question's date is a calendar date wherever the reader is; a day's slack keeps time zones from flagging.
+_DATE_SLACK = timedelta(days=1)
+
+
+def _month_number(word: str) -> int:
+    word = word.lower()
+    return next(n for name, n in _MONTHS.items() if name.startswith(word[:3]))
+
+
+def question_date(question: str) -> datetime | None:
+    """The latest calendar date a question names with its year ("after the July 2026 meeting" -> 1 July 2026,
+    "before Aug 1, 2026" -> 1 August 2026); None when it names none. Dates without a year are left alone:
+    which year they mean is a guess."""
+    found: list[datetime] = []
+    for match in _DAY_DATE.finditer(question):
+        try:
+            found.append(datetime(int(match.group(3)), _month_number(match.group(1)), int(match.group(2)),
+                                  tzinfo=timezone.utc))
+        except ValueError:
+            continue
+    for match in _MONTH_DATE.finditer(question):
+        found.append(datetime(int(match.group(2)), _month_number(match.group(1)), 1, tzinfo=timezone.utc))
+    return max(found) if found else None
+
+
+def end_date_issue(end_date: datetime | None, question: str, created_at: datetime | None, *,
+                   settled: bool = False) -> str | None:
+    """Why a venue's end date cannot be this market's own, or None: venues copy an event's end date onto
+    markets about later dates (a later meeting), and an end before the market existed is no end. A settled
+    market's end date is when it stopped trading, which may rightly come before the date it asked about."""
+    if end_date is None:
+        return None
+    asked = None if settled else question_date(question)
+    if asked is not None and end_date < asked - _DATE_SLACK:
+        return f"end date {end_date:%Y-%m-%d} precedes the question's date {asked:%Y-%m-%d}"
+    if created_at is not None and end_date < created_at:
+        return f"end date {end_date:%Y-%m-%d %H:%M} precedes the market's creation {created_at:%Y-%m-%d %H:%M}"
+    return None
+
+
+def outcome_sum_issue(prices: list[float], *, promised: bool, tolerance: float = 0.02) -> str | None:
+    """The outcomes' prices of a market that promises they sum to one, when they do not (within tolerance)."""
+    if not promised or not prices:
+        return None
+    total = sum(prices)
+    if abs(total - 1.0) > tolerance:
+        return f"outcome prices sum to {round(total, 6):g}, not 1"
+    return None

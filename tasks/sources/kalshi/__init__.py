@@ -6,10 +6,12 @@ from tasks.sources.kalshi.constants import (
     events_url,
     market_url,
     markets_url,
+    trades_url,
 )
-from tasks.sources.kalshi.parse import parse_candlesticks, parse_events, parse_market, parse_markets
+from tasks.sources.kalshi.parse import (parse_candlesticks, parse_events, parse_market, parse_market_file,
+                                       parse_markets, parse_trades)
 
 __all__ = [
-    "API_BASE", "VENUE", "candlesticks_url", "events_url", "market_url", "markets_url",
-    "parse_candlesticks", "parse_events", "parse_market", "parse_markets",
+    "API_BASE", "VENUE", "candlesticks_url", "events_url", "market_url", "markets_url", "trades_url",
+    "parse_candlesticks", "parse_events", "parse_market", "parse_market_file", "parse_markets", "parse_trades",
 ]

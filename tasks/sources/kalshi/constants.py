@@ -11,6 +11,9 @@ OUTCOMES = ["Yes", "No"]
 STATUS_OPEN = frozenset({"active", "open"})
 STATUS_NOT_TRADING = frozenset({"initialized", "unopened", "inactive", "paused", "closed", "disputed"})
 STATUS_SETTLED = frozenset({"determined", "amended", "finalized", "settled"})
+# A settled market's `result` other than yes/no -> Market.resolution_kind.
+RESULT_KINDS = {"void": "cancelled", "scalar": "split"}
+TRADES_PAGE_LIMIT = 1000        # the venue's maximum page size for /markets/trades
 
 
 def markets_url(base: str, *, tickers: list[str] | None = None, event_ticker: str | None = None,
@@ -56,3 +59,17 @@ def candlesticks_url(base: str, series_ticker: str, ticker: str, start_ts: int, 
     query = {"start_ts": int(start_ts), "end_ts": int(end_ts), "period_interval": period_interval_minutes}
     return (f"{base.rstrip('/')}/series/{quote(series_ticker, safe='')}/markets/"
             f"{quote(ticker, safe='')}/candlesticks?{urlencode(query)}")
+
+
+def trades_url(base: str, ticker: str, *, min_ts: int | None = None, cursor: str | None = None,
+               limit: int | None = TRADES_PAGE_LIMIT) -> str:
+    """GET /markets/trades for one market, newest first. The cursor keeps no filters, so every page
+    repeats ticker and min_ts."""
+    query: dict[str, str | int] = {"ticker": ticker}
+    if min_ts is not None:
+        query["min_ts"] = int(min_ts)
+    if limit is not None:
+        query["limit"] = limit
+    if cursor:
+        query["cursor"] = cursor
+    return f"{base.rstrip('/')}/markets/trades?{urlencode(query)}"

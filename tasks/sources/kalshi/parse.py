@@ -13,15 +13,24 @@ Decisions, read off real payloads:
   market with another result (void, scalar) has no single winner.
 - Question is the market `title`; `yes_sub_title` (the candidate, team or strike that distinguishes
   markets of one event) becomes group_item_title when it adds something to the title.
+- The book: `yes_bid_dollars` / `yes_ask_dollars` and `open_interest_fp` go on the snapshot point. A bid
+  of 0 is no bid and an ask of 1 is no ask (the venue shows those when that side of the book is empty).
+- Liquidity: `liquidity_dollars` is deprecated and sent as "0.0000" while the book has size, so a zero
+  there is not a reading and stays null.
+- Trades (GET /markets/trades): one row per `trade_id`, `count_fp` contracts at `yes_price_dollars` /
+  `no_price_dollars`, `taker_side`, `created_time` to the microsecond; newest first, paged by `cursor`.
+- A market object without its {"market": ...} envelope is what some clients store; the live parser
+  rejects it (the API always wraps), `parse_market_file` (the backfill's import) takes both.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from tasks.items import Market, OddsPoint, PayloadError
+from tasks.items import Market, MarketTrade, OddsPoint, PayloadError
 from tasks.sources.kalshi.constants import (
     OUTCOMES,
+    RESULT_KINDS,
     STATUS_NOT_TRADING,
     STATUS_OPEN,
     STATUS_SETTLED,
@@ -34,7 +43,10 @@ from tasks.sources.markets_common import (
     as_utc,
     collect,
     element_locator,
+    end_date_issue,
     envelope_reason,
+    identifier,
+    iso_datetime,
     load_json,
     number,
     optional_iso_datetime,
@@ -77,6 +89,63 @@ def parse_market(payload: bytes | str, observed_at: datetime) -> ParseResult:
     market = body["market"]
     return collect([(element_locator(source, 0, market, "ticker"), market)],
                    lambda m: _parse_market(m, observed_at))
+
+
+def parse_market_file(payload: bytes | str, observed_at: datetime) -> ParseResult:
+    """A stored Kalshi market, as the backfill imports it: {"market": {...}}, the bare market object,
+    {"markets": [...]} or a list of market objects."""
+    source = f"{VENUE} market file"
+    observed_at = as_utc(observed_at, what="observed_at")
+    body = load_json(payload, source=source)
+    if isinstance(body, dict) and isinstance(body.get("markets"), list):
+        body = body["markets"]
+    elif isinstance(body, dict) and _is_market_shaped(body.get("market")):
+        body = [body["market"]]
+    elif _is_market_shaped(body):
+        body = [body]
+    if not isinstance(body, list) or not body or not any(_is_market_shaped(m) for m in body):
+        raise PayloadError(envelope_reason(body, "a market object, with or without its 'market' envelope, "
+                                                 "or a list of them"), source=source)
+    return collect(((element_locator(source, i, m, "ticker"), m) for i, m in enumerate(body)),
+                   lambda m: _parse_market(m, observed_at))
+
+
+def parse_trades(payload: bytes | str, *, market_id: str | None = None) -> ParseResult:
+    """GET /markets/trades?ticker=: {"trades": [...], "cursor": "..."}, newest first; an empty cursor is the
+    last page."""
+    source = f"{VENUE} /markets/trades"
+    body = load_json(payload, source=source)
+    if not isinstance(body, dict) or not isinstance(body.get("trades"), list):
+        raise PayloadError(envelope_reason(body, "an object with a 'trades' list"), source=source)
+    result = collect(((element_locator(source, i, t, "trade_id"), t) for i, t in enumerate(body["trades"])),
+                     lambda t: ParseResult(trades=[_trade(t, market_id)]))
+    result.next_cursor = body.get("cursor") or None
+    return result
+
+
+def _trade(t: dict, market_id: str | None) -> MarketTrade:
+    ticker = require_text(t, "ticker") if t.get("ticker") is not None else market_id
+    if not ticker:
+        raise ElementError("missing 'ticker' and no market_id given")
+    if market_id and ticker != market_id:
+        raise ElementError(f"trade of {ticker!r} in the trades of {market_id!r}")
+    yes_price = _dollars(t, "yes_price_dollars", "yes_price")
+    no_price = _dollars(t, "no_price_dollars", "no_price")
+    if yes_price is None:
+        raise ElementError("missing 'yes_price_dollars'")
+    if no_price is None:
+        no_price = round(1.0 - yes_price, 6)
+    count = _first_number(t, "count_fp", "count")
+    if count is None:
+        raise ElementError("missing 'count_fp'")
+    if count <= 0:
+        raise ElementError(f"'count_fp' is not a positive contract count: {count!r}")
+    side = require_text(t, "taker_side").lower()
+    if side not in ("yes", "no"):
+        raise ElementError(f"'taker_side' is neither yes nor no: {t['taker_side']!r}")
+    return MarketTrade(venue=VENUE, market_id=ticker, trade_id=identifier(t, "trade_id"),
+                       traded_at=iso_datetime(t.get("created_time"), what="'created_time'"),
+                       yes_price_prob=yes_price, no_price_prob=no_price, count_contracts=count, taker_side=side)
 
 
 def parse_events(payload: bytes | str, observed_at: datetime) -> ParseResult:
@@ -157,12 +226,15 @@ def _parse_market(m: dict, observed_at: datetime) -> ParseResult:
         status = "resolved"
     else:
         raise ElementError(f"unknown status {venue_status!r}")
-    resolution = None
+    resolution = resolution_kind = resolution_raw = None
     resolved_at = None
     if status == "resolved":
-        resolution = {"yes": "Yes", "no": "No"}.get(str(m.get("result") or "").lower())
+        resolution_raw = str(m.get("result") or "")
+        resolution = {"yes": "Yes", "no": "No"}.get(resolution_raw.lower())
+        resolution_kind = "outcome" if resolution else RESULT_KINDS.get(resolution_raw.lower(), "unknown")
         resolved_at = optional_iso_datetime(m, "settlement_ts")
     sub_title = optional_text(m, "yes_sub_title")
+    end_date = optional_iso_datetime(m, "close_time")
     market = Market(
         venue=VENUE,
         market_id=ticker,
@@ -172,19 +244,31 @@ def _parse_market(m: dict, observed_at: datetime) -> ParseResult:
         url=None,
         event_id=optional_text(m, "event_ticker"),
         group_item_title=sub_title if sub_title and sub_title != title else None,
-        end_date=optional_iso_datetime(m, "close_time"),
+        end_date=end_date,
         status=status,
         resolution=resolution,
         resolved_at=resolved_at,
         outcomes_sum_to_one=True,
+        resolution_kind=resolution_kind,
+        resolution_raw=resolution_raw or None,
+        end_date_issue=end_date_issue(end_date, title, optional_iso_datetime(m, "created_time"),
+                                      settled=status == "resolved"),
     )
     result = ParseResult(markets=[market])
     last_price = _dollars(m, "last_price_dollars", "last_price")
     volume = _volume(m)
     if last_price is not None and volume is not None and volume > 0:
         liquidity = _dollars(m, "liquidity_dollars", "liquidity", bounded=False)
-        result.odds.append(OddsPoint(venue=VENUE, market_id=ticker, outcome=OUTCOMES[0], price_prob=last_price,
-                                     venue_ts=observed_at, volume=volume, liquidity=liquidity))
+        bid = _dollars(m, "yes_bid_dollars", "yes_bid")
+        ask = _dollars(m, "yes_ask_dollars", "yes_ask")
+        bid = bid if bid else None
+        ask = ask if ask is not None and ask < 1.0 else None
+        result.odds.append(OddsPoint(
+            venue=VENUE, market_id=ticker, outcome=OUTCOMES[0], price_prob=last_price, venue_ts=observed_at,
+            volume=volume, liquidity=liquidity if liquidity else None,
+            best_bid_prob=bid, best_ask_prob=ask,
+            spread_prob=round(ask - bid, 6) if bid is not None and ask is not None else None,
+            open_interest_contracts=_first_number(m, "open_interest_fp", "open_interest")))
     return result
 
 
@@ -199,7 +283,11 @@ def _dollars(m: dict, dollars_key: str, cents_key: str, *, bounded: bool = True)
 
 
 def _volume(m: dict) -> float | None:
-    for key in ("volume_fp", "volume"):
+    return _first_number(m, "volume_fp", "volume")
+
+
+def _first_number(m: dict, *keys: str) -> float | None:
+    for key in keys:
         if m.get(key) not in (None, ""):
             return number(m[key], what=repr(key))
     return None

@@ -7,6 +7,8 @@ VENUE = "manifold"
 API_BASE = "https://api.manifold.markets/v0"
 SITE_BASE = "https://manifold.markets"
 BINARY_OUTCOMES = ["Yes", "No"]
+# Resolutions that settle without a single winner -> Market.resolution_kind.
+NON_WINNER_RESOLUTIONS = {"CANCEL": "cancelled", "MKT": "split"}
 
 
 def market_url(base: str, market_id: str) -> str:

@@ -7,9 +7,13 @@ Decisions, read off real payloads:
   has bet yet. `resolutionProbability` is the market price at resolution, not the outcome: the winner
   is `resolution` (YES/NO); MKT and CANCEL settle without a single winner (resolution None).
 - MULTIPLE_CHOICE: read from the full market (`answers` with `probability`); outcomes are the answer
-  texts, and they sum to one only when the market says `shouldAnswersSumToOne`. The lite objects of
-  GET /markets carry no answers and are rejected with that reason, as are POLL, DATE, MULTI_NUMERIC,
-  STONK and other types that have no outcome probabilities.
+  texts, and they sum to one only when the market says `shouldAnswersSumToOne`; when it says so and
+  they do not, the market carries `outcome_sum_issue`. The lite objects of GET /markets carry no
+  answers and are rejected with that reason, as are POLL, DATE, MULTI_NUMERIC, STONK and other types
+  that have no outcome probabilities.
+- Resolution: the winner when `resolution` names an outcome (YES/NO, or an answer id among the
+  answers); CANCEL is "cancelled", MKT "split"; anything else (an answer id that is not among the
+  answers) is "unknown", never mistaken for a cancellation. `resolution_raw` keeps the venue's value.
 - Status: `isResolved` -> "resolved"; else "closed" once `closeTime` has passed at `observed_at`;
   else "open".
 - Bets: `probAfter` at `createdTime`, for bets that traded. An unfilled limit order (limitProb with no
@@ -21,7 +25,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from tasks.items import Market, OddsPoint, PayloadError
-from tasks.sources.manifold.constants import BINARY_OUTCOMES, SITE_BASE, VENUE
+from tasks.sources.manifold.constants import BINARY_OUTCOMES, NON_WINNER_RESOLUTIONS, SITE_BASE, VENUE
 from tasks.sources.markets_common import (
     ElementError,
     ParseResult,
@@ -30,10 +34,12 @@ from tasks.sources.markets_common import (
     collect,
     element_locator,
     envelope_reason,
+    end_date_issue,
     identifier,
     load_json,
     optional_number,
     optional_text,
+    outcome_sum_issue,
     probability,
     raw_text,
     require,
@@ -140,12 +146,10 @@ def _parse_market(m: dict, observed_at: datetime) -> ParseResult:
     if outcome_type == "BINARY":
         outcomes = list(BINARY_OUTCOMES)
         prices = [probability(require(m, "probability"), what="'probability'")]
-        resolution = {"YES": "Yes", "NO": "No"}.get(str(m.get("resolution")))
+        winners = {"YES": "Yes", "NO": "No"}
         sums_to_one = True
-        answer_ids: dict[str, str] = {}
     elif outcome_type == "MULTIPLE_CHOICE":
-        outcomes, prices, answer_ids = _answers(m)
-        resolution = answer_ids.get(str(m.get("resolution")))
+        outcomes, prices, winners = _answers(m)
         sums_to_one = m.get("shouldAnswersSumToOne") is True
     else:
         raise ElementError(f"outcomeType {outcome_type} has no outcome probabilities to read")
@@ -161,6 +165,9 @@ def _parse_market(m: dict, observed_at: datetime) -> ParseResult:
     resolved_at = None
     if is_resolved and m.get("resolutionTime") is not None:
         resolved_at = unix_millis(m["resolutionTime"], what="'resolutionTime'")
+    raw_resolution = m.get("resolution")
+    resolution, resolution_kind = _resolution(raw_resolution, winners) if is_resolved else (None, None)
+    created = unix_millis(m["createdTime"], what="'createdTime'") if m.get("createdTime") is not None else None
 
     market = Market(
         venue=VENUE,
@@ -171,9 +178,14 @@ def _parse_market(m: dict, observed_at: datetime) -> ParseResult:
         url=_page_url(m),
         end_date=end_date,
         status=status,
-        resolution=resolution if is_resolved else None,
+        resolution=resolution,
         resolved_at=resolved_at,
         outcomes_sum_to_one=sums_to_one,
+        resolution_kind=resolution_kind,
+        resolution_raw=str(raw_resolution) if is_resolved and raw_resolution is not None else None,
+        end_date_issue=end_date_issue(end_date, question, created, settled=is_resolved),
+        # A binary market states one price; its complement is not a second reading to check.
+        outcome_sum_issue=outcome_sum_issue(prices, promised=sums_to_one and len(prices) > 1),
     )
     stamp_key = "lastBetTime" if m.get("lastBetTime") is not None else "createdTime"
     price_ts = unix_millis(require(m, stamp_key), what=repr(stamp_key))
@@ -183,6 +195,15 @@ def _parse_market(m: dict, observed_at: datetime) -> ParseResult:
                       volume=volume, liquidity=liquidity)
             for o, p in zip(outcomes, prices)]
     return ParseResult(markets=[market], odds=odds)
+
+
+def _resolution(raw: Any, winners: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(winning outcome, resolution_kind) of a resolved market."""
+    if raw is None or raw == "":
+        return None, "unknown"
+    if str(raw) in winners:
+        return winners[str(raw)], "outcome"
+    return None, NON_WINNER_RESOLUTIONS.get(str(raw), "unknown")
 
 
 def _answers(m: dict) -> tuple[list[str], list[float], dict[str, str]]:

@@ -15,9 +15,16 @@ Decisions, read off real Gamma payloads:
   market priced otherwise (a 50-50 settlement) has no single winner and resolution stays None.
   `lastTradePrice` is never used: resolved markets carry stale values there.
 - `closedTime` comes as "2026-01-01 07:30:39+00" while other times are ISO "...Z"; both are read.
+- Archived: `archived` true, or a question the venue prefixed "arch" ("archWill Trump nominate ...").
+  In negRisk events archived duplicates sit beside the live market of the same question with odds
+  months old; the flag keeps them out of current odds.
+- End date: an event's markets about later dates (a later meeting) carry the event's `endDate`; one
+  that precedes the question's own date or the market's `createdAt` is flagged in `end_date_issue`.
 """
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +36,7 @@ from tasks.sources.markets_common import (
     as_utc,
     collect,
     element_locator,
+    end_date_issue,
     envelope_reason,
     identifier,
     iso_datetime,
@@ -45,6 +53,7 @@ from tasks.sources.markets_common import (
 from tasks.sources.polymarket.constants import VENUE, market_page_url
 
 _GAMMA = f"{VENUE} gamma"
+_ARCHIVED_PREFIX = re.compile(r"^arch(?=[A-Z])")
 _CLOB = f"{VENUE} clob"
 
 
@@ -174,6 +183,10 @@ def _parse_market(m: dict, observed_at: datetime | None, *, event: dict | None) 
     slug = optional_text(m, "slug")
     event_id, event_slug = _event_of(m, event)
     status, resolution, resolved_at = _status(m, outcomes, prices)
+    end_date = optional_iso_datetime(m, "endDate")
+    resolution_kind = None
+    if status == "resolved":
+        resolution_kind = "outcome" if resolution else ("split" if prices is not None else "unknown")
     market = Market(
         venue=VENUE,
         market_id=market_id,
@@ -183,12 +196,18 @@ def _parse_market(m: dict, observed_at: datetime | None, *, event: dict | None) 
         url=market_page_url(slug, event_slug),
         event_id=event_id,
         group_item_title=optional_text(m, "groupItemTitle"),
-        end_date=optional_iso_datetime(m, "endDate"),
+        end_date=end_date,
         status=status,
         resolution=resolution,
         resolved_at=resolved_at,
         token_ids=token_ids,
         outcomes_sum_to_one=True,
+        resolution_kind=resolution_kind,
+        resolution_raw=(json.dumps([_decimal_text(p) for p in prices])
+                        if status == "resolved" and prices is not None else None),
+        archived=_flag(m, "archived") is True or bool(_ARCHIVED_PREFIX.match(question)),
+        end_date_issue=end_date_issue(end_date, question, optional_iso_datetime(m, "createdAt"),
+                                      settled=status == "resolved"),
     )
     result = ParseResult(markets=[market])
     price_ts = optional_iso_datetime(m, "updatedAt") or observed_at
@@ -237,6 +256,10 @@ def _status(m: dict, outcomes: list[str], prices: list[float] | None
             resolved_at = iso_datetime(m[key], what=repr(key))
             break
     return "resolved", resolution, resolved_at
+
+
+def _decimal_text(p: float) -> str:
+    return f"{p:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def _flag(m: dict, key: str) -> bool | None:
