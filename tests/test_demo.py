@@ -82,3 +82,34 @@ def test_runs_are_recorded_and_all_sources_ok(con):
 def test_candidate_market_proposed_by_keyword_search(con):
     rows = con.execute("select watchlist_id, slug, status from market_candidates").fetchall()
     assert ("us-iran-talks", "us-iran-technical-talks-resume-by-august-31", "proposed") in rows
+
+
+def test_the_demo_carries_a_poll_in_a_watched_channel_with_its_results_over_time(con):
+    [(question, options, voters)] = con.execute(
+        "select question, options, voters from polls where source_id = 'sepah_news'").fetchall()
+    assert "مذاکرات فنی" in question and len(options) >= 2 and voters > 0
+    observations = con.execute("""select count(distinct observed_at) from poll_results
+                                  where source_id = 'sepah_news'""").fetchone()[0]
+    assert observations >= 2
+    # its question and options are the post's text, so annotation and grouping read it
+    text = con.execute("""select i.text from items i join polls p using (source_id, item_id)""").fetchone()[0]
+    assert question in text and options[0] in text
+
+
+def test_the_demo_lands_kalshi_trades_for_the_talks_market_once_each(con):
+    trades, distinct_ids = con.execute("""select count(*), count(distinct trade_id) from market_trades
+                                          where venue = 'kalshi' and market_id = 'KXUSIRANTALKS-26JUL'""").fetchone()
+    assert trades > 0 and trades == distinct_ids
+    landed = con.execute("""select trades_landed from market_trade_cursors
+                            where venue = 'kalshi' and market_id = 'KXUSIRANTALKS-26JUL'""").fetchone()[0]
+    assert landed == trades
+
+
+def test_the_archived_duplicate_is_landed_but_kept_out_of_the_watch_lists_odds(con):
+    assert con.execute("select archived from markets where market_id = '598734'").fetchone()[0] is True
+    assert con.execute("select count(*) from odds_snapshots where market_id = '598734'").fetchone()[0] > 0
+    assert con.execute("select count(*) from stg_watchlist_markets where market_id = '598734'").fetchone()[0] == 0
+    assert con.execute("select count(*) from mart_story_odds where market_id = '598734'").fetchone()[0] == 0
+    # the live market with the same question stays
+    assert con.execute("""select count(*) from stg_watchlist_markets
+                          where question = 'US announces new blockade of Iran by July 31?'""").fetchone()[0] >= 1
