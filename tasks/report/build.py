@@ -23,7 +23,7 @@ from tasks.config import Watchlist
 
 MAX_STORIES = 5            # stories shown in full (those making the list's claims first); the rest by headline
 MAX_STATEMENTS = 200       # timeline rows read per story (the first report and the most recent ones)
-MAX_KEY_STATEMENTS = 6     # key statements shown per story; the others are listed as links
+MAX_KEY_STATEMENTS = 5     # key statements shown per story, the others listed as links (keeps the report within 12 phone screens)
 MAX_NEW_STATEMENTS = 10    # kept for the ledger's summary: statements new since the last report
 MAX_TOP_LINES = 6          # lines of the top section
 MAX_TOP_MOVES = 2          # of which: odds moves, grouped by the statement before them
