@@ -356,25 +356,25 @@ def land_trades(con: duckdb.DuckDBPyConnection, run_id: str, trades: list[Market
             newest = con.execute("""
                 select traded_at, trade_id from market_trades where venue = ? and market_id = ?
                 order by traded_at desc, trade_id desc limit 1""", [w.venue, w.market_id]).fetchone()
+            # An unfinished window keeps the newest trade of the last finished one: the next run resumes it.
             con.execute("""
                 merge into market_trade_cursors
-                using (select ? as venue, ? as market_id) as n
+                using (select ? as venue, ? as market_id, ? as unfinished, ? as found_at, ? as found_id,
+                              ? as resume_cursor, ? as resume_min_ts, ? as landed_now, ? as updated_at,
+                              ? as run_id) as n
                 using (venue, market_id)
                 when matched then update set
-                    newest_trade_at = case when ? then newest_trade_at else ? end,
-                    newest_trade_id = case when ? then newest_trade_id else ? end,
-                    resume_cursor = ?, resume_min_ts = ?,
-                    trades_landed = trades_landed + ?, updated_at = ?, run_id = ?
+                    newest_trade_at = case when n.unfinished then newest_trade_at else n.found_at end,
+                    newest_trade_id = case when n.unfinished then newest_trade_id else n.found_id end,
+                    resume_cursor = n.resume_cursor, resume_min_ts = n.resume_min_ts,
+                    trades_landed = trades_landed + n.landed_now, updated_at = n.updated_at, run_id = n.run_id
                 when not matched then insert values
-                    (n.venue, n.market_id, case when ? then null else ? end, case when ? then null else ? end,
-                     ?, ?, ?, ?, ?)
-            """, [w.venue, w.market_id,
-                  w.resume_cursor is not None, newest[0] if newest else None,
-                  w.resume_cursor is not None, newest[1] if newest else None,
-                  w.resume_cursor, w.min_ts if w.resume_cursor else None, landed_now, observed_at, run_id,
-                  w.resume_cursor is not None, newest[0] if newest else None,
-                  w.resume_cursor is not None, newest[1] if newest else None,
-                  w.resume_cursor, w.min_ts if w.resume_cursor else None, landed_now, observed_at, run_id])
+                    (n.venue, n.market_id, case when n.unfinished then null else n.found_at end,
+                     case when n.unfinished then null else n.found_id end,
+                     n.resume_cursor, n.resume_min_ts, n.landed_now, n.updated_at, n.run_id)
+            """, [w.venue, w.market_id, w.resume_cursor is not None, newest[0] if newest else None,
+                  newest[1] if newest else None, w.resume_cursor, w.min_ts if w.resume_cursor else None,
+                  landed_now, observed_at, run_id])
         return new
 
     return db.transaction(con, write, what=f"landing {len(trades)} trades")
