@@ -22,13 +22,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.measure import MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
+from bench.measure import FAILED, MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
 from tasks.progress import Steps
 
 SECTIONS = ("parse", "meaning", "hourly", "growth", "queries")
 BENCH_DIR = Path(__file__).resolve().parent
 RIVAL_MODULES = ("snscrape.modules.telegram", "minet.telegram.scraper")
-FAILED = "failed"
 
 
 def _uv() -> list[str] | None:

@@ -16,11 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.measure import INFO, MISSED, UNAVAILABLE, Row, judged, median
-from bench.synthetic import HistoryBuilder, synthetic_outlets, write_config
+from bench.synthetic import HISTORY_NAMES, HistoryBuilder, synthetic_outlets, write_config
 
 FULL_SIZES, QUICK_SIZES = (10**5, 10**6, 10**7), (10**4,)
 HISTORY_END = datetime(2026, 6, 29, 0, 0, tzinfo=timezone.utc)
 FLATNESS_TARGET = 2.0
+# What the history holds beside its items (reported per size, so its proportions can be checked).
+DESK_TABLES = ("runs", "item_annotations", "story_items", "markets", "odds_snapshots", "market_trades",
+               "quarantine", "polls", "poll_results", "item_embeddings")
 
 
 @dataclass(slots=True)
@@ -90,7 +93,8 @@ def build_and_measure(work: Path, *, quick: bool, command: str, measure: bool = 
     def row(name: str, value: float | None, unit: str, **kw) -> None:
         rows.append(Row("growth", name, value, unit, command=command, **kw))
 
-    cfg = load_config(write_config(work / "history-config", synthetic_outlets(p.sources), "http://127.0.0.1:9"))
+    cfg = load_config(write_config(work / "history-config", synthetic_outlets(p.sources, HISTORY_NAMES),
+                                   "http://127.0.0.1:9"))
     window_hours = max((wl.window_hours for wl in cfg.watchlists), default=72)
     path = work / "history.duckdb"
     con = db.connect(path)
@@ -124,13 +128,14 @@ def build_and_measure(work: Path, *, quick: bool, command: str, measure: bool = 
         con.execute("checkpoint")
         build_s = time.perf_counter() - t0
         items = con.execute("select count(*) from items").fetchone()[0]
-        entry: dict = {"items": items, "build_seconds": build_s, "rows_added": added,
+        table_rows = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in DESK_TABLES}
+        entry: dict = {"items": items, "build_seconds": build_s, "rows_added": added, "table_rows": table_rows,
                        "copy_seconds_so_far": dict(builder.seconds), "db_mib": path.stat().st_size / 2**20,
                        "hours": []}
         details["sizes"][str(size)] = entry
         row(f"history {size:,}: build", build_s, "s",
-            note=f"{items:,} items, {entry['db_mib']:,.0f} MiB file; rows copied: "
-                 + ", ".join(f"{t} {n:,}" for t, n in added.items()))
+            note=f"{items:,} items, {entry['db_mib']:,.0f} MiB file; rows: "
+                 + ", ".join(f"{t} {n:,}" for t, n in table_rows.items()))
         if not measure or signals_error:
             continue
         for _ in range(p.hours_per_size):

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 MET, MISSED, INFO, UNAVAILABLE = "met", "MISSED", "info", "not available"
+FAILED = "failed"     # the section broke, or measured something that cannot be right: the bench exits 1
 
 
 @dataclass(slots=True)
@@ -63,17 +64,38 @@ def command_line(argv: list[str] | None = None) -> str:
     return " ".join(["./run bench", *args]).strip()
 
 
-def per_call_seconds(fn: Callable[[], object], *, min_seconds: float, min_calls: int = 5,
-                     max_calls: int = 10_000) -> list[float]:
-    """Time `fn` call by call (after one warm-up call) until both minimums are reached."""
-    fn()
-    times: list[float] = []
+@dataclass(slots=True)
+class CallTimes:
+    wall_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)      # this thread's CPU time: what load cannot inflate
+
+
+def interleaved_calls(calls: dict[str, Callable[[], object]], *, min_seconds: float, min_rounds: int = 5,
+                      max_rounds: int = 10_000) -> dict[str, CallTimes]:
+    """Time several calls round by round, each once a round in an order that rotates, so that a busy
+    spell of the machine falls on all of them alike; wall and CPU time per call, after one warm-up
+    round. Timing each call in its own block instead lets a short call slip between interruptions
+    that a long one always meets: the ratio of the two then follows the machine's load."""
+    names = list(calls)
+    for name in names:
+        calls[name]()
+    times = {name: CallTimes() for name in names}
     started = time.perf_counter()
-    while len(times) < max_calls and (len(times) < min_calls or time.perf_counter() - started < min_seconds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+    rounds = 0
+    while rounds < max_rounds and (rounds < min_rounds or time.perf_counter() - started < min_seconds):
+        shift = rounds % len(names)
+        for name in names[shift:] + names[:shift]:
+            w0, c0 = time.perf_counter(), time.thread_time()
+            calls[name]()
+            c1, w1 = time.thread_time(), time.perf_counter()
+            times[name].wall_s.append(w1 - w0)
+            times[name].cpu_s.append(c1 - c0)
+        rounds += 1
     return times
+
+
+def load_average() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
 def median(values: list[float]) -> float:

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.measure import INFO, UNAVAILABLE, Row, judged, median
+from bench.measure import FAILED, INFO, UNAVAILABLE, Row, judged, load_average, median
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
 TARGET_MS = 200.0
@@ -25,14 +25,14 @@ class ExampleQuery:
 
 def example_queries(doc: Path = DOC) -> list[ExampleQuery]:
     """Every ```sql block of the doc's query section (the first `## ` heading that mentions queries;
-    the whole doc when there is none), titled by the line of prose before it."""
+    the whole doc when there is none), titled by the first line of the paragraph before it."""
     text = doc.read_text(encoding="utf-8")
     sections = re.split(r"^## ", text, flags=re.MULTILINE)
     chosen = next((s for s in sections[1:] if "quer" in s.split("\n", 1)[0].lower()), text)
     queries = []
     for match in _FENCE.finditer(chosen):
-        before = [line.strip() for line in chosen[:match.start()].splitlines() if line.strip()]
-        title = before[-1] if before else f"query {len(queries) + 1}"
+        paragraphs = [par.strip() for par in re.split(r"\n\s*\n", chosen[:match.start()]) if par.strip()]
+        title = paragraphs[-1].splitlines()[0].strip() if paragraphs else f"query {len(queries) + 1}"
         queries.append(ExampleQuery(title.rstrip(":"), match.group(1).strip()))
     return queries
 
@@ -63,25 +63,33 @@ def run(*, quick: bool, command: str, db_path: Path | None, items: int) -> tuple
     try:
         for q in queries:
             times: list[float] = []
+            cpu: list[float] = []
             returned = None
             error = None
             try:
                 con.execute(q.sql).fetch_arrow_table()
                 for _ in range(repeats):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     returned = con.execute(q.sql).fetch_arrow_table().num_rows
+                    cpu.append((time.process_time() - c0) * 1000)     # DuckDB's threads included
                     times.append((time.perf_counter() - t0) * 1000)
             except Exception as e:      # a query the schema no longer answers: say which
                 error = f"{type(e).__name__}: {e}"
-            details["queries"].append({"title": q.title, "sql": q.sql, "ms": times, "rows": returned, "error": error})
+            details["queries"].append({"title": q.title, "sql": q.sql, "ms": times, "cpu_ms": cpu,
+                                       "rows": returned, "error": error, "load_average": load_average()})
             short = q.title if len(q.title) <= 60 else q.title[:57] + "..."
             if error:
                 row(short, None, "ms", status=UNAVAILABLE, note=error[:300])
                 continue
-            worst = max(times)
+            if not returned:
+                # A query that finds nothing in the history measures an empty scan, not the question.
+                row(short, median(times), "ms", status=FAILED,
+                    note=f"returned no rows on {items:,} items: the history lacks what it asks about")
+                continue
             row(short, median(times), "ms", target=f"< {TARGET_MS:g} ms" if judged_size else "",
                 status=judged(median(times) < TARGET_MS) if judged_size else INFO,
-                note=f"worst {worst:.0f} ms of {repeats}; {returned} rows; {items:,} items")
+                note=f"worst {max(times):.0f} ms of {repeats}; CPU {median(cpu):.0f} ms (all threads); "
+                     f"{returned:,} rows; {items:,} items; load {load_average()}")
     finally:
         con.close()
     return rows, details

@@ -145,10 +145,11 @@ def write_config(directory: Path, outlets: list[Outlet], mirror_url: str = "${MI
     return directory
 
 
-def synthetic_outlets(channels: int) -> list[Outlet]:
+def synthetic_outlets(channels: int, names: dict[int, str] | None = None) -> list[Outlet]:
     """The channels of `synthetic_scenario(channels)` (and of the generated history): channel i writes
-    in LANGUAGES[i % 3]."""
-    return [Outlet(kind="telegram", handle=channel_handle(i), title=f"Bench channel {i}",
+    in LANGUAGES[i % 3]; `names` gives some channels a name of their own instead of bench_chNNNNN."""
+    names = names or {}
+    return [Outlet(kind="telegram", handle=names.get(i, channel_handle(i)), title=f"Bench channel {i}",
                    language=LANGUAGES[i % len(LANGUAGES)], register=REGISTERS[i % len(REGISTERS)],
                    description="synthetic benchmark channel", subscribers=5_000 + (i * 7919) % 495_000)
             for i in range(1, channels + 1)]
@@ -158,6 +159,16 @@ def synthetic_outlets(channels: int) -> list[Outlet]:
 
 FIRST_ID = 50_000_000          # the window's ids; older epochs count down from here
 _SKIPPED_TABLES = {"items", "signal_scope", "schema_migrations", "runs", "run_sources"}
+# The history's first Persian and first English channel carry the names of two demo outlets, so that the
+# documented queries naming them (a Sepah News poll, a Reuters post) find rows in the history as well.
+HISTORY_NAMES = {1: "sepah_news", 3: "reuters"}
+# Tables kept by time rather than by item or story: each epoch copies the window's rows, shifted in time,
+# with these id columns suffixed "~<epoch>" (the first one also tells the window's own rows apart).
+TIMED_TABLES = {"runs": ("run_id",), "markets": ("market_id",), "odds_snapshots": ("market_id", "run_id"),
+                "market_trades": ("trade_id", "market_id", "run_id"), "quarantine": ("run_id",)}
+# A desk's proportions, per hour of history: one hourly run; one price per outcome of each watched
+# market; Kalshi trades; about one item in 200 set aside; one Sepah News poll a day, read for six hours.
+TRADES_PER_HOUR, QUARANTINE_SHARE, POLL_HOURS = 6, 0.005, 6
 
 
 def _rebuilt_every_run() -> set[str]:
@@ -182,6 +193,7 @@ class HistoryBuilder:
     per_hour: int
     window_hours: int
     end: datetime
+    names: dict[int, str] = field(default_factory=lambda: dict(HISTORY_NAMES))
     epochs: int = 0
     hours_added: int = 0
     seconds: dict[str, float] = field(default_factory=dict)     # copy time per table, all sizes so far
@@ -189,6 +201,14 @@ class HistoryBuilder:
     @property
     def window_items(self) -> int:
         return self.per_hour * self.window_hours
+
+    def handle(self, index: int) -> str:
+        return self.names.get(index, channel_handle(index))
+
+    def _source_id_sql(self, index: str) -> str:
+        named = " ".join(f"when {i} then '{h.lower()}'" for i, h in self.names.items())
+        fallback = f"'bench_ch' || lpad(cast({index} as varchar), 5, '0')"
+        return f"case {index} {named} else {fallback} end" if named else fallback
 
     def _pool(self) -> dict[str, int]:
         """The text pool as a temp table; returns its size per language."""
@@ -210,7 +230,7 @@ class HistoryBuilder:
         self.con.execute(f"""
             insert into items by name
             with g as (
-                select k, 'bench_ch' || lpad(cast(k % $sources + 1 as varchar), 5, '0') as source_id,
+                select k, {self._source_id_sql("k % $sources + 1")} as source_id,
                        cast({FIRST_ID} + k // $sources as varchar) as item_id, hash(k) as h,
                        $start::timestamptz + to_microseconds(cast((k - $first) * (3600e6 / $per_hour) as bigint)) as t,
                        [{langs}][(k % $sources + 1) % {len(LANGUAGES)} + 1] as lang
@@ -246,7 +266,86 @@ class HistoryBuilder:
             create or replace table bench_window as
             select source_id, item_id from items where first_run_id = 'bench-history'
         """)
+        self._add_desk_rows(start)
         return self.window_items
+
+    def _add_desk_rows(self, start: datetime) -> None:
+        """What an hourly desk keeps beside its items over the window: its runs, the watched markets with
+        a price per outcome every hour and the Kalshi trades, quarantined rows, and a daily poll."""
+        hours = [start + (h + 1) * HOUR for h in range(self.window_hours)]
+        run_ids = {at: f"bench-run-{at:%Y%m%dT%H}" for at in hours}
+        frames = {
+            "runs": pd.DataFrame([{"run_id": run_ids[at], "flow": "hourly", "started_at": at + timedelta(minutes=1),
+                                   "finished_at": at + timedelta(minutes=2), "status": "completed", "as_of": at}
+                                  for at in hours]),
+        }
+        markets, odds, trades = [], [], []
+        for m in demo_markets():
+            markets.append({"venue": m.venue, "market_id": m.market_id, "question": m.question, "slug": m.slug,
+                            "outcomes": m.outcomes, "end_date": m.end_date, "status": "open",
+                            "outcomes_sum_to_one": True, "first_seen_at": start, "updated_at": hours[-1]})
+            path = sorted(m.history, key=lambda point: point.t)
+            for at in hours:
+                before = [point for point in path if point.t <= at]
+                yes = (before[-1] if before else path[0]).p
+                for outcome, price in zip(m.outcomes, (yes, 1 - yes)):
+                    odds.append({"venue": m.venue, "market_id": m.market_id, "outcome": outcome,
+                                 "price_prob": round(price, 4), "venue_ts": at - timedelta(minutes=1),
+                                 "volume": 1000.0 + 25 * len(odds), "observed_at": at, "run_id": run_ids[at]})
+                if m.venue == "kalshi":
+                    rng = random.Random(f"trades|{m.market_id}|{at.isoformat()}")
+                    for n in range(TRADES_PER_HOUR):
+                        price = min(0.99, max(0.01, round(yes + rng.uniform(-0.02, 0.02), 2)))
+                        trades.append({"venue": "kalshi", "trade_id": f"{m.market_id}-{at:%Y%m%d%H}-{n}",
+                                       "market_id": m.market_id, "traded_at": at - timedelta(minutes=59 - 10 * n),
+                                       "yes_price_prob": price, "no_price_prob": round(1 - price, 2),
+                                       "count_contracts": float(rng.randint(1, 50)),
+                                       "taker_side": rng.choice(("yes", "no")), "observed_at": at,
+                                       "run_id": run_ids[at]})
+        frames |= {"markets": pd.DataFrame(markets), "odds_snapshots": pd.DataFrame(odds),
+                   "market_trades": pd.DataFrame(trades)}
+        for table, frame in frames.items():
+            self.con.register("bench_rows_df", frame)
+            self.con.execute(f"insert into {table} by name select * from bench_rows_df")
+            self.con.unregister("bench_rows_df")
+        self.con.execute(f"""
+            insert into quarantine by name
+            select i.last_seen_at as quarantined_at,
+                   'bench-run-' || strftime(date_trunc('hour', i.last_seen_at) + interval 1 hour, '%Y%m%dT%H')
+                       as run_id,
+                   'parse' as stage, 'raw_fetches' as table_name, i.source_id, i.item_id as record_key,
+                   'telegram_post_time' as check_name,
+                   'post ' || i.item_id || ': no time on the page; not landed' as reason,
+                   left(i.text, 200) as payload
+            from items i
+            where i.first_run_id = 'bench-history' and hash(i.source_id, i.item_id) % 1000 < {QUARANTINE_SHARE * 1000:g}
+        """)
+        self.con.execute("""
+            create or replace temp table bench_polls as
+            select source_id, item_id, published_at from (
+                select source_id, item_id, published_at,
+                       row_number() over (partition by date_trunc('day', published_at) order by published_at) as nth
+                from items where first_run_id = 'bench-history' and source_id = $source)
+            where nth = 1
+        """, {"source": self.handle(1).lower()})
+        self.con.execute("""
+            insert into polls by name
+            select source_id, item_id, 'آیا ایران در دور بعدی مذاکرات شرکت می‌کند؟' as question,
+                   ['Yes', 'No', 'Undecided'] as options, 'anonymous' as kind, 900 + hash(item_id) % 400 as voters,
+                   published_at as first_seen_at, published_at + to_hours($hours) as last_seen_at,
+                   'bench-history' as first_run_id, 'bench-history' as last_run_id
+            from bench_polls
+        """, {"hours": POLL_HOURS})
+        self.con.execute("""
+            insert into poll_results by name
+            select p.source_id, p.item_id, o.i as option_index, ['Yes', 'No', 'Undecided'][o.i + 1] as option_text,
+                   [40 + h.h, 45 - h.h, 15][o.i + 1] as percent, 150 * (h.h + 1) as voters,
+                   date_trunc('hour', p.published_at) + to_hours(h.h + 1) as observed_at,
+                   'bench-run-' || strftime(date_trunc('hour', p.published_at) + to_hours(h.h + 1), '%Y%m%dT%H')
+                       as run_id
+            from bench_polls p cross join range($hours) h(h) cross join range(3) o(i)
+            where date_trunc('hour', p.published_at) + to_hours(h.h + 1) <= $end
+        """, {"hours": POLL_HOURS, "end": hours[-1]})
 
     def next_hour(self) -> tuple[datetime, list[tuple[str, Item]]]:
         """The next hour's new items, as an hourly run hands them to landing: (the hour's end, items)."""
@@ -259,13 +358,13 @@ class HistoryBuilder:
             rng = random.Random(f"hour|{k}")
             index = k % self.sources + 1
             lang = LANGUAGES[index % len(LANGUAGES)]
-            handle = channel_handle(index)
+            handle = self.handle(index)
             item_id = str(FIRST_ID + k // self.sources)
             text = rng.choice(pool[lang])
             if rng.random() < TWO_TEXT_SHARE:
                 text = f"{text}\n\n{rng.choice(pool[lang])}"
             at = hour_end - HOUR + timedelta(seconds=(k - first) * 3600 / self.per_hour)
-            items.append(("telegram", Item(source_id=handle, item_id=item_id, url=f"https://t.me/{handle}/{item_id}",
+            items.append(("telegram", Item(source_id=handle.lower(), item_id=item_id, url=f"https://t.me/{handle}/{item_id}",
                                            published_at=at, text=text, views=rng.randrange(50_000),
                                            media_kinds=["photo"] if rng.random() < PHOTO_SHARE else [], lang=lang)))
         return hour_end, items
@@ -297,6 +396,7 @@ class HistoryBuilder:
         jobs += [(t, lambda t=t: self._replicate(t, shift)) for t in self._item_tables()]
         jobs += [(t, lambda t=t: self._replicate_stories(t, shift))
                  for t in self._story_tables() if t not in {name for name, _ in jobs}]
+        jobs += [(t, lambda t=t: self._replicate_timed(t, shift, first_epoch, last_epoch)) for t in TIMED_TABLES]
         for table, job in jobs:
             started = time.perf_counter()
             rows = job()
@@ -326,11 +426,13 @@ class HistoryBuilder:
     def _story_tables(self) -> list[str]:
         return [t for t in self._tables() if "story_id" in self._columns(t)]
 
-    def _moved(self, table: str, shift: str, *, url: bool = False) -> str:
+    def _moved(self, table: str, shift: str, *, url: bool = False, suffixed: tuple[str, ...] = ("run_id",)) -> str:
         """`select * replace (...)` moving a row of the window to epoch k.e."""
         parts = []
         for name, kind in self._columns(table).items():
-            if name == "item_id":
+            if name in suffixed:
+                parts.append(f"t.{name} || '~' || cast(k.e as varchar) as {name}")
+            elif name == "item_id":
                 parts.append("k.new_item_id as item_id")
             elif name == "story_id":
                 parts.append("t.story_id || '~' || cast(k.e as varchar) as story_id")
@@ -347,6 +449,18 @@ class HistoryBuilder:
             select {self._moved(table, shift, url=url)}
             from {table} t join bench_epoch_keys k using (source_id, item_id)
         """)
+        return self.con.execute(f"select count(*) from {table}").fetchone()[0] - before
+
+    def _replicate_timed(self, table: str, shift: str, first_epoch: int, last_epoch: int) -> int:
+        """The window's rows of a table kept by time (`TIMED_TABLES`), once per new epoch."""
+        ids = TIMED_TABLES[table]
+        before = self.con.execute(f"select count(*) from {table}").fetchone()[0]
+        self.con.execute(f"""
+            insert into {table}
+            select {self._moved(table, shift, suffixed=ids)}
+            from {table} t cross join range($first, $last + 1) k(e)
+            where not contains(t.{ids[0]}, '~')
+        """, {"first": first_epoch, "last": last_epoch})
         return self.con.execute(f"select count(*) from {table}").fetchone()[0] - before
 
     def _replicate_stories(self, table: str, shift: str) -> int:

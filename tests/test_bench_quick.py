@@ -91,3 +91,19 @@ def test_growth_and_queries_ran_on_generated_history(quick_result):
     assert signal_rows and all(r["value"] > 0 for r in signal_rows)
     queries = quick_result["sections"]["queries"]["queries"]
     assert queries and all(q["error"] is None and len(q["ms"]) >= 2 for q in queries), queries
+
+
+def test_every_documented_query_finds_rows_in_a_history_with_markets_polls_and_quarantine(quick_result):
+    queries = quick_result["sections"]["queries"]["queries"]
+    assert len(queries) >= 10
+    empty = [q["title"] for q in queries if not q["rows"]]
+    assert not empty, f"queries that found nothing in the history: {empty}"
+    sizes = quick_result["sections"]["growth"]["sizes"]
+    history = sizes[max(sizes, key=int)]
+    rows, items = history["table_rows"], history["items"]
+    hours = items / quick_result["sections"]["growth"]["new_items_per_hour"]
+    assert rows["runs"] >= hours * 0.9                 # an hourly desk: a run for every hour of history
+    assert rows["odds_snapshots"] >= hours * 2         # a price per outcome of each watched market, hourly
+    assert rows["market_trades"] >= hours
+    assert 0 < rows["quarantine"] < items * 0.02       # some rows set aside, as real runs do; not most
+    assert rows["poll_results"] > rows["polls"] > 0
