@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         f"`{command}` on {started_at:%Y-%m-%d} ({info['cores']} cores, load {info['load_average_1_5_15']})\n\n"
         + markdown_table(rows) + "\n", encoding="utf-8")
 
+    from bench.curves import draw
+    curves = draw(result, out.with_suffix(".png"))
+
     print()
     print(table(rows))
     flagged = [r for r in rows if r.status in (MISSED, UNAVAILABLE, FAILED)]
@@ -186,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nnotes:")
         for r in flagged:
             print(f"  {r.section} / {r.name}: {r.status}: {r.note}")
-    print(f"\n{len(rows)} figures in {result['duration_s']:.0f} s; written to {out} (and {out.with_suffix('.md')})")
+    also = ", ".join(str(p) for p in (out.with_suffix(".md"), curves) if p)
+    print(f"\n{len(rows)} figures in {result['duration_s']:.0f} s; written to {out} (and {also})")
     return 1 if any(r.status == FAILED for r in rows) else 0
 
 

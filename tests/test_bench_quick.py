@@ -30,6 +30,7 @@ def quick_result(tmp_path_factory) -> dict:
     result = json.loads(out.read_text(encoding="utf-8"))
     result["_stdout"] = done.stdout
     result["_returncode"] = done.returncode
+    result["_png"] = out.with_suffix(".png")
     return result
 
 
@@ -107,3 +108,15 @@ def test_every_documented_query_finds_rows_in_a_history_with_markets_polls_and_q
     assert rows["market_trades"] >= hours
     assert 0 < rows["quarantine"] < items * 0.02       # some rows set aside, as real runs do; not most
     assert rows["poll_results"] > rows["polls"] > 0
+
+
+def test_the_cost_curves_are_drawn_from_the_measured_runs(quick_result):
+    from bench.curves import growth_points, hourly_points
+
+    png = quick_result["_png"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    hourly = hourly_points(quick_result)
+    assert {case for case in hourly} == {"new posts", "no change"}
+    assert all(wall > 0 and cpu > 0 for points in hourly.values() for _, wall, cpu in points)
+    assert [items for items, _, _ in growth_points(quick_result)] == [
+        entry["items"] for entry in quick_result["sections"]["growth"]["sizes"].values()]
