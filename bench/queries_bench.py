@@ -90,6 +90,11 @@ def run(*, quick: bool, command: str, db_path: Path | None, items: int) -> tuple
                 status=judged(median(times) < TARGET_MS) if judged_size else INFO,
                 note=f"worst {max(times):.0f} ms of {repeats}; CPU {median(cpu):.0f} ms (all threads); "
                      f"{returned:,} rows; {items:,} items; load {load_average()}")
+        slowest = max((q for q in details["queries"] if q["ms"]), key=lambda q: median(q["ms"]), default=None)
+        if slowest:
+            # Where the slowest query's time goes, operator by operator (bench/README explains it).
+            plan = con.execute("explain analyze " + slowest["sql"]).fetchall()
+            details["slowest_plan"] = {"title": slowest["title"], "plan": "\n".join(str(r[-1]) for r in plan)}
     finally:
         con.close()
     return rows, details
