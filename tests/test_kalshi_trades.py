@@ -127,3 +127,29 @@ def test_the_mirror_pages_trades_with_a_cursor_until_it_is_empty(talks_mirror):
     upto = [p for p in market.history if p.t <= utc(2026, 6, 28, 12)]
     assert len(seen) == len({t.trade_id for t in seen}) == len(upto)
     assert [t.traded_at for t in seen] == sorted((t.traded_at for t in seen), reverse=True)
+
+
+def test_a_window_longer_than_the_page_cap_resumes_next_run_where_it_stopped(talks_mirror, monkeypatch):
+    import tasks.markets_ingest as markets_ingest
+
+    mirror, cfg, market, db_path = talks_mirror
+    clock = utc(2026, 6, 28, 12)
+    expected = [p for p in market.history if clock - timedelta(days=30) <= p.t <= clock]
+    assert len(expected) > 40
+    monkeypatch.setattr(markets_ingest, "TRADE_PAGE_CAP", 2)
+    pages_of_ten = markets_ingest.kc.trades_url
+    monkeypatch.setattr(markets_ingest.kc, "trades_url", lambda *a, **kw: pages_of_ten(*a, **{**kw, "limit": 10}))
+    cursor_sql = ("select newest_trade_at, resume_cursor is not null, trades_landed from market_trade_cursors "
+                  "where venue = 'kalshi' and market_id = ?")
+
+    assert fetch_and_land(cfg, db_path, clock) == 20            # two pages of ten, newest first
+    assert query(db_path, cursor_sql, TALKS) == [(None, True, 20)]   # unfinished: nothing to start after yet
+    landed = 20
+    for _ in range(len(expected) // 20 + 1):
+        landed += fetch_and_land(cfg, db_path, clock)
+    assert landed == len(expected)
+    assert query(db_path, "select count(*), count(distinct trade_id) from market_trades")[0] == (len(expected),) * 2
+    newest, unfinished, counted = query(db_path, cursor_sql, TALKS)[0]
+    assert (unfinished, counted) == (False, len(expected))
+    assert newest == query(db_path, "select max(traded_at) from market_trades")[0][0]
+    assert fetch_and_land(cfg, db_path, clock) == 0             # finished: the next run finds nothing new
