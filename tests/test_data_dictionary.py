@@ -139,4 +139,4 @@ def test_a_ducklake_carries_the_comments(lake):
         con.close()
     assert tables[0] >= 40 and tables[0] == tables[1]
     assert columns[0] >= 400 and columns[0] == columns[1]
-    assert views == (11, 11)
+    assert views == (12, 12)

@@ -11,7 +11,7 @@ import pytest
 
 from tasks import landing
 from tasks.config import Register
-from tasks.items import Item, Market, OddsPoint
+from tasks.items import Item, Market, MarketTrade, OddsPoint
 from tasks.landing import FetchRecord
 from tasks.validate.run import gx_validator, summary_markdown, validate_run
 from tasks.validate.suites import TABLES, SuiteError, load_suite, load_suites
@@ -53,6 +53,11 @@ def blockade_market(**kw) -> Market:
 
 def priced(yes: float, no: float, at: datetime = datetime(2026, 6, 28, 21, 0, tzinfo=timezone.utc)) -> list[OddsPoint]:
     return [OddsPoint("polymarket", "551234", "Yes", yes, at), OddsPoint("polymarket", "551234", "No", no, at)]
+
+
+def trade(trade_id: str, yes: float = 0.31, no: float = 0.69, contracts: float = 12.0, *, market_id: str = "551234",
+          at: datetime = datetime(2026, 6, 28, 21, 4, 7, 123456, tzinfo=timezone.utc)) -> MarketTrade:
+    return MarketTrade("polymarket", market_id, trade_id, at, yes, no, contracts, "yes")
 
 
 def quarantined(con, run_id: str) -> dict[tuple[str, str], str]:
@@ -106,12 +111,13 @@ def test_a_clean_run_passes_and_records_every_expectation(fresh_db, gx):
         alalam("63004", at=RUN_CLOCK + timedelta(minutes=5)),
     ])
     landing.land_markets(fresh_db, run, [blockade_market()], priced(0.20, 0.80))
+    landing.land_trades(fresh_db, run, [trade("t-1")], [])
     summary = validate_run(fresh_db, run, now=RUN_CLOCK, sources=SOURCES)
 
     assert summary.failures == [] and summary.critical == []
     assert quarantined(fresh_db, run) == {}
     assert {t: s.rows for t, s in summary.tables.items()} == {
-        "items": 6, "raw_fetches": 2, "markets": 1, "odds_snapshots": 2}
+        "items": 6, "raw_fetches": 2, "markets": 1, "odds_snapshots": 2, "market_trades": 1}
     expected = sum(len(load_suite(t).expectations) for t in TABLES)
     assert fresh_db.execute("select count(*), bool_and(success) from validation_results where run_id = ?",
                             [run]).fetchone() == (expected, True)
@@ -244,6 +250,38 @@ def test_a_fetch_must_be_a_stored_200_or_carry_its_error(fresh_db, gx):
     }
 
 
+def test_bad_trades_are_quarantined_and_left_out_of_stg_market_trades(fresh_db, gx):
+    run = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
+    landing.land_markets(fresh_db, run, [blockade_market()], [])
+    landing.land_trades(fresh_db, run, [
+        trade("ok"),
+        trade("empty", contracts=0.0),                          # critical: a trade of no contracts
+        trade("uneven", yes=0.31, no=0.31),                     # warning: the sides do not add up to one
+        trade("elsewhere", market_id="999"),                    # warning: its market is not landed
+        trade("ahead", at=RUN_CLOCK + timedelta(hours=2)),      # warning: later than the run's clock
+    ], [])
+    summary = validate_run(fresh_db, run, now=RUN_CLOCK, sources=SOURCES)
+
+    reasons = quarantined(fresh_db, run)
+    assert set(reasons) == {
+        ("polymarket/empty", "expect_column_values_to_be_between:count_contracts"),
+        ("polymarket/uneven", "expect_column_values_to_be_between:price_sum_prob"),
+        ("polymarket/elsewhere", "expect_column_values_to_be_in_set:market_listed"),
+        ("polymarket/ahead", "expect_column_values_to_be_between:traded_at"),
+    }
+    assert reasons[("polymarket/empty", "expect_column_values_to_be_between:count_contracts")] == \
+        "a trade is of more than zero contracts: got count_contracts=0.0"
+    assert reasons[("polymarket/uneven", "expect_column_values_to_be_between:price_sum_prob")] == \
+        "the yes and no prices add up to 1 +/- 0.02: got price_sum_prob=0.62"
+    assert [f.expectation for f in summary.failures if f.severity == "critical"] == [
+        "expect_column_values_to_be_between:count_contracts"]
+    from tasks.signals.models import create_views, load_models
+    create_views(fresh_db, load_models())
+    kept = {r[0] for r in fresh_db.execute("select trade_id from stg_market_trades").fetchall()}
+    assert kept == {"ok"}
+    assert fresh_db.execute("select count(*) from market_trades").fetchone()[0] == 5    # nothing is deleted
+
+
 # --- scope and reruns -------------------------------------------------------------------------------------
 
 def test_only_the_runs_own_rows_are_validated(fresh_db, gx):
@@ -255,7 +293,7 @@ def test_only_the_runs_own_rows_are_validated(fresh_db, gx):
     summary = validate_run(fresh_db, later, now=RUN_CLOCK + timedelta(hours=1), sources=SOURCES)
 
     assert {t: s.rows for t, s in summary.tables.items()} == {
-        "items": 1, "raw_fetches": 0, "markets": 0, "odds_snapshots": 0}
+        "items": 1, "raw_fetches": 0, "markets": 0, "odds_snapshots": 0, "market_trades": 0}
     assert quarantined(fresh_db, later) == {}
 
 

@@ -216,6 +216,17 @@ def _odds_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     return frame
 
 
+def _trades_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    return _query_frame(con, """
+        select t.venue || '/' || t.trade_id as record_key, t.*,
+               t.yes_price_prob + t.no_price_prob as price_sum_prob,
+               exists (select 1 from markets m where m.venue = t.venue and m.market_id = t.market_id) as market_listed
+        from market_trades t
+        where t.run_id = ?
+        order by t.venue, t.traded_at, t.trade_id
+    """, [run_id])
+
+
 def _raw_fetches_frame(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     return _query_frame(con, """
         select fetch_id as record_key, * from raw_fetches where run_id = ? order by fetched_at, fetch_id
@@ -340,7 +351,8 @@ def run_rows(con: duckdb.DuckDBPyConnection, table: str, run_id: str,
     if table == "items":
         return _items_frame(con, run_id, registers or {})
     frames: dict[str, Callable[[duckdb.DuckDBPyConnection, str], pd.DataFrame]] = {
-        "raw_fetches": _raw_fetches_frame, "markets": _markets_frame, "odds_snapshots": _odds_frame}
+        "raw_fetches": _raw_fetches_frame, "markets": _markets_frame, "odds_snapshots": _odds_frame,
+        "market_trades": _trades_frame}
     return frames[table](con, run_id)
 
 

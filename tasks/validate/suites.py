@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "expectations"
-TABLES = ("items", "raw_fetches", "markets", "odds_snapshots")
+TABLES = ("items", "raw_fetches", "markets", "odds_snapshots", "market_trades")
 SEVERITIES = ("critical", "warning")
 
 
