@@ -81,7 +81,8 @@ def sections_in_order(sections: list[str]) -> list[str]:
     return [name for name in SECTIONS if name in wanted]
 
 
-def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Steps) -> tuple[list[Row], dict]:
+def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Steps,
+                  channels: tuple[int, ...] | None = None) -> tuple[list[Row], dict]:
     rows: list[Row] = []
     details: dict = {}
 
@@ -116,7 +117,7 @@ def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Step
             details["meaning"] = got[1]
     if "hourly" in sections:
         from bench import hourly_bench
-        got = guarded("hourly", lambda: hourly_bench.run(quick=quick, command=command))
+        got = guarded("hourly", lambda: hourly_bench.run(quick=quick, command=command, sizes=channels))
         if got:
             rows += got[0]
             details["hourly"] = got[1]
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="CI-sized version (tiny sizes; figures not meaningful)")
     ap.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
     ap.add_argument("--out", default="bench/results/latest.json", help="where to write the JSON")
+    ap.add_argument("--channels", type=int, action="append",
+                    help="hourly section: run at this many channels (repeatable; default 100 and 1,000)")
     args = ap.parse_args(argv)
     sections = args.only or list(SECTIONS)
     command = command_line(argv)
@@ -159,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
           f"load {info['load_average_1_5_15']})", flush=True)
 
     with Steps(len(sections_in_order(sections)), "bench section") as steps:
-        rows, details = _run_sections(sections, quick=args.quick, command=command, steps=steps)
+        rows, details = _run_sections(sections, quick=args.quick, command=command, steps=steps,
+                                      channels=tuple(sorted(set(args.channels))) if args.channels else None)
 
     result = {
         "date": started_at.isoformat(timespec="seconds"),
