@@ -1,6 +1,6 @@
 """./run bench: how fast, how big, against what. Prints a table and writes it as JSON.
 
-    ./run bench                       # the full benchmark (about ten minutes on 2 cores)
+    ./run bench                       # the full benchmark (over an hour on 2 cores)
     ./run bench --quick               # CI-sized: tiny sizes, the same code paths, figures not meaningful
     ./run bench --only parse --only queries --out bench/results/latest.json
 
