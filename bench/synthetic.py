@@ -285,9 +285,9 @@ class HistoryBuilder:
                             "outcomes": m.outcomes, "end_date": m.end_date, "status": "open",
                             "outcomes_sum_to_one": True, "first_seen_at": start, "updated_at": hours[-1]})
             path = sorted(m.history, key=lambda point: point.t)
+            times = [point.t for point in path]
             for at in hours:
-                before = [point for point in path if point.t <= at]
-                yes = (before[-1] if before else path[0]).p
+                yes = path[max(bisect.bisect_right(times, at) - 1, 0)].p     # the last price by then, else the first
                 for outcome, price in zip(m.outcomes, (yes, 1 - yes)):
                     odds.append({"venue": m.venue, "market_id": m.market_id, "outcome": outcome,
                                  "price_prob": round(price, 4), "venue_ts": at - timedelta(minutes=1),
