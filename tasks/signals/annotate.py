@@ -7,8 +7,11 @@ lists in `lexicon`; the watch lists bring names, claims and keywords in any lang
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 from tasks.signals.lexicon import (
     ACCORDING_TO_REGEX,
@@ -253,6 +256,19 @@ def speaker_mentions(norm: str, toks: Words, lex: Lexicon, published: datetime |
             continue
         out.append(m)
     return out
+
+
+def annotate_all(items: Sequence[ItemText], lex: Lexicon, vectors: np.ndarray) -> list[Annotation]:
+    """Annotate a batch of items given their whole-post embeddings (rows of `vectors`): the posts that
+    may be read sentence by sentence have their sentences embedded by the cheap encoder in one batch
+    first (see ClaimIndex.prepare), then each item is annotated."""
+    index = lex.claim_index
+    if index is None:
+        return [annotate(item, lex, 0.0) for item in items]
+    closeness = index.closeness(vectors)
+    index.prepare([item.text[:_SPAN_TEXT_MAX] for item, c in zip(items, closeness)
+                   if index.may_read(float(c))])
+    return [annotate(item, lex, float(c)) for item, c in zip(items, closeness)]
 
 
 def annotate(item: ItemText, lex: Lexicon, closeness: float | None = None) -> Annotation:

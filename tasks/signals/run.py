@@ -29,7 +29,7 @@ from tasks.embeddings import MODEL as EMBEDDING_MODEL
 from tasks.embeddings import embed
 from tasks.failpoints import failpoint
 from tasks.search import install as install_search
-from tasks.signals.annotate import Annotation, ItemText, annotate
+from tasks.signals.annotate import Annotation, ItemText, annotate_all
 from tasks.signals.config_sync import sync_config
 from tasks.signals.lexicon import Lexicon, build_lexicon
 from tasks.signals.models import create_views, load_models, refresh_marts, reshaped_marts
@@ -127,9 +127,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, cfg: Config, models: list, run_id: 
                              open_floor if lexicon_changed and reannotate_since is None else None)
     vectors = _embeddings(con, candidates, now)
     phases["embed"], mark = time.perf_counter() - mark, time.perf_counter()
-    closeness = (lex.claim_index.closeness(vectors) if lex.claim_index is not None
-                 else np.zeros(len(candidates), dtype=np.float32))
-    annotations = [annotate(_item_text(r), lex, float(c)) for r, c in zip(candidates, closeness)]
+    annotations = annotate_all([_item_text(r) for r in candidates], lex, vectors)
     _write_annotations(con, candidates, annotations, lex, run_id, now)
     phases["annotate"], mark = time.perf_counter() - mark, time.perf_counter()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tasks.config import ConfigError, load_config
 from tasks.embeddings import embed
-from tasks.signals.annotate import Annotation, ItemText, annotate
+from tasks.signals.annotate import Annotation, ItemText, annotate_all
 from tasks.signals.lexicon import Lexicon, build_lexicon
 
 
@@ -51,13 +51,9 @@ def _time(value: str) -> datetime:
 
 def annotate_posts(posts: Sequence[dict], lex: Lexicon) -> list[Annotation]:
     """Annotate posts in one batch: whole-post embeddings first, sentences only where a claim can be."""
-    index = lex.claim_index
-    closeness = index.closeness(embed([p["text"] for p in posts])) if index else [0.0] * len(posts)
-    return [
-        annotate(ItemText(str(p.get("source") or ""), str(p["id"]), "", p["text"], p.get("lang"),
-                          published_at=p.get("posted_at")), lex, float(c))
-        for p, c in zip(posts, closeness)
-    ]
+    items = [ItemText(str(p.get("source") or ""), str(p["id"]), "", p["text"], p.get("lang"),
+                      published_at=p.get("posted_at")) for p in posts]
+    return annotate_all(items, lex, embed([p["text"] for p in posts]))
 
 
 def statement_record(post_id: str, a: Annotation) -> dict:
