@@ -164,11 +164,12 @@ def land_items(con: duckdb.DuckDBPyConnection, run_id: str, items: list[tuple[st
                 {updated},
                 version_seen_at = case when items.content_sha256 <> n.content_sha256
                                        then n.seen_at else items.version_seen_at end,
-                content_sha256 = n.content_sha256, last_seen_at = n.seen_at, last_run_id = n.run_id
+                content_sha256 = n.content_sha256, last_seen_at = n.seen_at, last_run_id = n.run_id,
+                changed_run_id = n.run_id
             when not matched then insert ({", ".join(ITEM_COLUMNS)}, version_seen_at, first_seen_at,
-                                          last_seen_at, first_run_id, last_run_id)
+                                          last_seen_at, first_run_id, last_run_id, changed_run_id)
                 values ({", ".join("n." + c for c in ITEM_COLUMNS)}, n.seen_at, n.seen_at, n.seen_at,
-                        n.run_id, n.run_id)
+                        n.run_id, n.run_id, n.run_id)
         """, [seen_at, run_id])
         con.execute("drop table incoming_items")
         if polls is not None:

@@ -76,12 +76,15 @@ def test_a_post_seen_again_unchanged_only_moves_its_last_seen_marks(fresh_db):
     stats = landing.land_items(fresh_db, "r2", changed, seen_at=later)
     assert stats["alalamarabic"] == {"unchanged": 4}
     after = dict(fresh_db.execute("select item_id, items from items").fetchall())
-    assert {k: after[k] | {"last_seen_at": None, "last_run_id": None} for k in after} == {
-        k: before[k] | {"last_seen_at": None, "last_run_id": None,
-                        **({"outlinks": ["https://a.example/2"]} if k == "101" else {}),
-                        **({"author": "B"} if k == "102" else {}), **({"author": None} if k == "103" else {})}
+    marks = {"last_seen_at": None, "last_run_id": None, "changed_run_id": None}
+    assert {k: after[k] | marks for k in after} == {
+        k: before[k] | marks | {**({"outlinks": ["https://a.example/2"]} if k == "101" else {}),
+                                 **({"author": "B"} if k == "102" else {}),
+                                 **({"author": None} if k == "103" else {})}
         for k in before}
     assert {(r["last_seen_at"], r["last_run_id"]) for r in after.values()} == {(later, "r2")}
+    # what validation checks again: the rows that changed, not the one only seen again
+    assert {k: r["changed_run_id"] for k, r in after.items()} == {"101": "r2", "102": "r2", "103": "r2", "104": "r1"}
     assert {r["version_seen_at"] for r in after.values()} == {T}
 
 

@@ -297,6 +297,25 @@ def test_only_the_runs_own_rows_are_validated(fresh_db, gx):
     assert quarantined(fresh_db, later) == {}
 
 
+def test_an_item_seen_again_unchanged_is_not_validated_again_and_a_changed_one_is(fresh_db, gx):
+    first = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
+    landing.land_items(fresh_db, first, [alalam("63001"), alalam("63010", ""), reuters()])
+    assert validate_run(fresh_db, first, now=RUN_CLOCK, sources=SOURCES).tables["items"].rows == 3
+
+    later = landing.start_run(fresh_db, "hourly", RUN_CLOCK + timedelta(hours=1))
+    kind, seen_again = alalam("63001")
+    seen_again.views = 5400                                  # a view count moved: the row changed
+    landing.land_items(fresh_db, later, [(kind, seen_again), alalam("63010", ""), reuters()])
+    summary = validate_run(fresh_db, later, now=RUN_CLOCK + timedelta(hours=1), sources=SOURCES)
+
+    assert summary.tables["items"].rows == 1
+    # the blank post quarantined by the first run stays quarantined; nothing is quarantined twice
+    assert quarantined(fresh_db, later) == {}
+    assert fresh_db.execute("select count(*) from quarantine where stage = 'validate'").fetchone()[0] == 1
+    assert fresh_db.execute("select last_run_id, changed_run_id from items where item_id = '63010'").fetchone() == (
+        later, first)
+
+
 def test_validating_a_run_again_replaces_its_results(fresh_db, gx):
     run = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
     landing.land_items(fresh_db, run, [alalam("63001"), alalam("63010", "")])

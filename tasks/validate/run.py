@@ -168,7 +168,7 @@ def _items_frame(con: duckdb.DuckDBPyConnection, run_id: str, registers: dict[st
                configured.register as source_register
         from items i
         left join configured using (source_id)
-        where i.last_run_id = ?
+        where i.changed_run_id = ?
         order by i.source_id, i.item_id
     """, [list(registers), list(registers.values()), run_id])
 
