@@ -23,7 +23,7 @@ def _timed(fn) -> tuple[float, float]:
 def run(*, quick: bool, command: str) -> tuple[list[Row], dict]:
     from tasks.config import load_config
     from tasks.embeddings import embed
-    from tasks.signals.annotate import ItemText, annotate
+    from tasks.signals.annotate import ItemText, annotate_all
     from tasks.signals.claims import sentences
     from tasks.signals.lexicon import build_lexicon
 
@@ -45,13 +45,12 @@ def run(*, quick: bool, command: str) -> tuple[list[Row], dict]:
     closeness = index.closeness(vectors)
     read = 0
 
-    def annotate_all() -> None:
+    def annotate_posts() -> None:
         nonlocal read
-        for text, c in zip(posts, closeness):
-            annotate(ItemText("bench", "1", "", text), lex, float(c))
+        annotate_all([ItemText("bench", "1", "", text) for text in posts], lex, vectors)
         read = sum(index.worth_reading(float(c), True) for c in closeness)
 
-    annotate_wall, annotate_cpu = _timed(annotate_all)
+    annotate_wall, annotate_cpu = _timed(annotate_posts)
 
     rows = []
     details: dict = {"rounds": rounds, "posts": len(posts), "sentences": len(sents), "load_1min": load}

@@ -1,0 +1,33 @@
+"""One bench hour's embedding and annotation, as the signals stage does them, in one process: for timing
+two checkouts side by side as whole processes (run this file from one checkout with PYTHONPATH set to
+the checkout being measured; older checkouts without `annotate_all` annotate post by post, as their
+signals stage did).
+
+    PYTHONPATH=. .venv/bin/python bench/signals_hour.py 300
+"""
+from __future__ import annotations
+
+import sys
+
+
+def main(channels: int) -> None:
+    from bench.synthetic import synthetic_scenario
+    from tasks.config import load_config
+    from tasks.embeddings import embed
+    from tasks.signals import annotate
+    from tasks.signals.lexicon import build_lexicon
+
+    posts = synthetic_scenario(channels, hours=1).posts
+    lex = build_lexicon(load_config("config"))
+    items = [annotate.ItemText(p.outlet, str(p.post_id), "", p.text, None, (), None, None, p.published_at)
+             for p in posts]
+    vectors = embed([p.text for p in posts])
+    if hasattr(annotate, "annotate_all"):
+        found = annotate.annotate_all(items, lex, vectors)
+    else:
+        found = [annotate.annotate(i, lex, float(c)) for i, c in zip(items, lex.claim_index.closeness(vectors))]
+    print(f"{len(found)} posts, {sum(bool(a.claims) for a in found)} with a claim")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
