@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 
 DEFAULT_CONFIG = "config"
-DEFAULT_DB = "var/desk.duckdb"
+DEFAULT_DB = "var/desk.duckdb"          # tasks.db.DEFAULT_DB, not imported: tasks.db pulls in DuckDB and pydantic
 DEFAULT_SQL_DB = "var/demo.snapshot.duckdb"     # what `./run demo` publishes
 
 

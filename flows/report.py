@@ -30,7 +30,7 @@ from flows.run_names import report_run_name
 from tasks import db
 from tasks.config import ConfigError, Watchlist, WatchlistsFile, env_seconds, load_model
 from tasks.report import ledger
-from tasks.report.build import Report, as_utc, build_report, report_id_for
+from tasks.report.build import Report, build_report, report_id_for
 from tasks.report.chart import story_chart_png
 from tasks.report.mail import (HandOverUnknown, InlineImage, compose, message_id_for, save_message,
                                send_eml, smtp_settings)
@@ -52,7 +52,7 @@ def load_watchlist(config_dir: str | Path, watchlist_id: str) -> Watchlist:
 
 def scheduled_window_end(wl: Watchlist, now: datetime) -> datetime:
     """The latest time at or before `now` that the watch list's report cron names, in UTC."""
-    local_now = as_utc(now).astimezone(ZoneInfo(wl.report.timezone)).replace(second=0, microsecond=0)
+    local_now = db.as_utc(now).astimezone(ZoneInfo(wl.report.timezone)).replace(second=0, microsecond=0)
     # cronsim walks back from strictly before its start: start a minute on, so `now` itself can be the tick
     tick = next(CronSim(wl.report.cron, local_now + timedelta(minutes=1), reverse=True))
     return tick.astimezone(timezone.utc)
@@ -315,14 +315,14 @@ def _merge(total: dict | None, attempt: dict) -> dict:
       # Bound on the whole run, retries and their waits included: a daily report two hours late is stale
       # and the alert should fire. The tasks' own bounds catch a hung step sooner.
       timeout_seconds=2 * 60 * 60)
-def report(watchlist_id: str, config_dir: str = "config", db_path: str = "var/desk.duckdb",
+def report(watchlist_id: str, config_dir: str = "config", db_path: str = str(db.DEFAULT_DB),
            as_of: datetime | None = None, archive_dir: str = "var/reports") -> dict:
     """Build (once), archive and send the watch list's report; send any report an outage held back.
     Fails (after recording everything) when a report could not go out to every recipient."""
     log = get_run_logger()
     wl = load_watchlist(config_dir, watchlist_id)
     settings = smtp_settings()
-    window_end = (as_utc(as_of) if as_of is not None else scheduled_window_end(wl, db.utcnow()))
+    window_end = (db.as_utc(as_of) if as_of is not None else scheduled_window_end(wl, db.utcnow()))
     window_end = window_end.replace(second=0, microsecond=0)
     built = build_task(wl, db_path, window_end, settings.mail_from)
     archived = archive_task(db_path, built["report_id"], wl.id, archive_dir)
@@ -440,7 +440,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="Build and send one watch list's report.")
     ap.add_argument("watchlist_id")
     ap.add_argument("--config", default="config")
-    ap.add_argument("--db", default="var/desk.duckdb")
+    ap.add_argument("--db", default=str(db.DEFAULT_DB))
     ap.add_argument("--as-of", type=lambda v: datetime.fromisoformat(v.replace("Z", "+00:00")))
     ap.add_argument("--archive", default="var/reports")
     a = ap.parse_args()

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tasks.config import Config, Source
-from tasks.db import utcnow
+from tasks.db import as_utc, utcnow
 from tasks.http import FetchError, Fetcher, FetchPolicy
 from tasks.ingest import SourceParse, fetch_sources
 from tasks.items import PayloadError
@@ -47,11 +47,6 @@ class Coverage:
                     oldest_seen=self.oldest_seen.isoformat() if self.oldest_seen else None,
                     newest_seen=self.newest_seen.isoformat() if self.newest_seen else None,
                     reached_start=self.reached_start, stopped_by=self.stopped_by)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Naive instants from the command line or the UI are taken as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:

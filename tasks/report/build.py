@@ -20,6 +20,7 @@ from typing import Any, Iterable
 import duckdb
 
 from tasks.config import Watchlist
+from tasks.db import as_utc
 
 MAX_STORIES = 5            # stories shown in full (those making the list's claims first); the rest by headline
 MAX_STATEMENTS = 200       # timeline rows read per story (the first report and the most recent ones)
@@ -422,10 +423,6 @@ class Report:
 def report_id_for(watchlist_id: str, window_end: datetime) -> str:
     """Deterministic: the same watch list and window end always give the same report."""
     return f"{watchlist_id}-{as_utc(window_end):%Y%m%dT%H%MZ}"
-
-
-def as_utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
 
 
 def claim_words(claim_id: str) -> str:

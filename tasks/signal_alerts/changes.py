@@ -15,8 +15,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from tasks.config import SIGNAL_LEVELS, Config, Watchlist
-from tasks.db import transaction, utcnow
-from tasks.report.build import as_utc
+from tasks.db import as_utc, transaction, utcnow
 from tasks.signal_alerts.ledger import WENT_OUT
 from tasks.signal_alerts.message import Change, SignalNow, read_signal, render, subject, webhook_body
 

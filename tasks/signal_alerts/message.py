@@ -9,7 +9,8 @@ from datetime import datetime
 import duckdb
 
 from tasks.config import Signal, Watchlist
-from tasks.report.build import VENUE_NAMES, as_utc
+from tasks.db import as_utc
+from tasks.report.build import VENUE_NAMES
 from tasks.report.render import (FONT, S_MUTED, bidi_block, bidi_inline, esc, fmt_move, fmt_prob,
                                  fmt_time, link, name, quoted, quoted_plain, safe_href, shorten, text_plain,
                                  without_urls)
