@@ -79,3 +79,33 @@ def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector(monkeypatch):
     vectors = embed(["the talks are off", "", "the talks are off", "talks resume"])
     assert seen == [["the talks are off", "talks resume"]]
     assert np.array_equal(vectors[0], vectors[2]) and not vectors[1].any()
+
+
+def test_a_long_batch_is_read_in_slices_whose_sentences_fit_the_cache(lex, monkeypatch):
+    from tasks.signals import annotate as annotate_module
+
+    posts = [CLAIM, OFF_TOPIC,
+             "A senior administration official said Washington does not accuse Iran of violating the "
+             "memorandum of understanding.",
+             "The technical talks between Iran and the United States remain on track, a senior official said.",
+             "وزارة الخارجية الإيرانية نفت أن تكون طهران قد علقت مشاركتها في المحادثات الفنية.",
+             "Iran suspended its participation in the technical talks after the strikes, state TV reported."]
+    items = [ItemText("wire", str(k), "", t, None, published_at=JUNE_2026) for k, t in enumerate(posts)]
+    vectors = embed(posts)
+    expected = [a.claim_stances for a in annotate_all(items, lex, vectors)]
+
+    space = lex.claim_index.screen[0]
+    space._cache.clear()
+    sizes = []
+    real = type(space).vectors
+
+    def recording(texts):
+        out = real(space, texts)
+        sizes.append(len(space._cache))
+        return out
+
+    monkeypatch.setattr(space, "vectors", recording)
+    monkeypatch.setattr(claims, "_CACHE_MAX", 12)
+    monkeypatch.setattr(annotate_module, "PREPARED_POSTS", 2)
+    assert [a.claim_stances for a in annotate_all(items, lex, vectors)] == expected
+    assert sizes and max(sizes) <= 12

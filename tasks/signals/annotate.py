@@ -41,6 +41,7 @@ _OPENS_SENTENCE = 40            # Persian puts the verb last: a subject this nea
 _SENTENCE_BREAK = re.compile(r"[.!?؟\n]")
 _ATTACH_MAX = 30                # chars between "according to" and the name it introduces
 _SPAN_TEXT_MAX = 4000           # annotation reads the head of long articles only
+PREPARED_POSTS = 2_000          # posts whose sentences are embedded in one batch: their units fit the cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,15 +261,19 @@ def speaker_mentions(norm: str, toks: Words, lex: Lexicon, published: datetime |
 
 def annotate_all(items: Sequence[ItemText], lex: Lexicon, vectors: np.ndarray) -> list[Annotation]:
     """Annotate a batch of items given their whole-post embeddings (rows of `vectors`): the posts that
-    may be read sentence by sentence have their sentences embedded by the cheap encoder in one batch
-    first (see ClaimIndex.prepare), then each item is annotated."""
+    may be read sentence by sentence have their sentences embedded by the cheap encoder in one batch per
+    PREPARED_POSTS posts (see ClaimIndex.prepare), then each of those posts is annotated."""
     index = lex.claim_index
     if index is None:
         return [annotate(item, lex, 0.0) for item in items]
-    closeness = index.closeness(vectors)
-    index.prepare([item.text[:_SPAN_TEXT_MAX] for item, c in zip(items, closeness)
-                   if index.may_read(float(c))])
-    return [annotate(item, lex, float(c)) for item, c in zip(items, closeness)]
+    closeness = [float(c) for c in index.closeness(vectors)]
+    out: list[Annotation] = []
+    # in slices, so that a slice's sentences stay in the sentence cache until its posts are read
+    for start in range(0, len(items), PREPARED_POSTS):
+        part = range(start, min(start + PREPARED_POSTS, len(items)))
+        index.prepare([items[k].text[:_SPAN_TEXT_MAX] for k in part if index.may_read(closeness[k])])
+        out += [annotate(items[k], lex, closeness[k]) for k in part]
+    return out
 
 
 def annotate(item: ItemText, lex: Lexicon, closeness: float | None = None) -> Annotation:

@@ -176,7 +176,7 @@ class _Space:
         repeated headline) is not embedded again."""
         todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if todo:
-            if len(self._cache) > _CACHE_MAX:
+            if len(self._cache) + len(todo) > _CACHE_MAX:
                 self._cache.clear()
             self._cache.update(zip(todo, self._centred(embed(todo, prepared=True, model=self.model))))
         return np.stack([self._cache[t] for t in texts])
