@@ -57,6 +57,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DESK_CACHE_DIR", "var/cache"))
 
 
+def write_cache(path: Path, save) -> None:
+    """Write a cache file atomically: `save(tmp)` writes a file beside `path` (same suffix), which then
+    replaces it. A read-only or full disk costs the next run time, not correctness, so it is ignored."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp-{os.getpid()}{path.suffix}")
+        save(tmp)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def embed_cached(texts: Sequence[str], *, model: str = MODEL) -> np.ndarray:
     """`embed` for texts that recur run after run (a watch list's examples): computed once, then read
     from one file per encoder under `cache_dir()`, keyed by each text's hash. The file is replaced
@@ -73,13 +85,8 @@ def embed_cached(texts: Sequence[str], *, model: str = MODEL) -> np.ndarray:
     if missing:
         fresh = embed([texts[i] for i in missing], model=model)
         known.update((keys[i], v) for i, v in zip(missing, fresh))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp-{os.getpid()}.npz")
-            np.savez(tmp, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-            os.replace(tmp, path)
-        except OSError:
-            pass            # a read-only or full disk costs time, not correctness
+        write_cache(path, lambda tmp: np.savez(tmp, keys=np.array(list(known)),
+                                               vectors=np.stack(list(known.values()))))
     return np.stack([known[k] for k in keys]) if keys else np.zeros((0, DIMS[model]), dtype=np.float32)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import yaml
 
 from tasks.config import Watchlist
-from tasks.embeddings import DIM, cache_dir, embed, embed_cached, embedding_text
+from tasks.embeddings import DIM, cache_dir, embed, embed_cached, embedding_text, write_cache
 from tasks.signals import stance as stances
 from tasks.signals.textnorm import normalize, soft_text
 
@@ -202,13 +202,7 @@ class _Classifier:
         except (OSError, ValueError):
             pass
         self.weights = self._fit(features, labels, classes)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp-{os.getpid()}.npy")
-            np.save(tmp, self.weights)
-            os.replace(tmp, path)
-        except OSError:
-            pass            # a read-only or full disk costs time, not correctness
+        write_cache(path, lambda tmp: np.save(tmp, self.weights))
 
     @staticmethod
     def _fit(features: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
