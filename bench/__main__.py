@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.measure import FAILED, MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
-from tasks.progress import Steps
+from signal_desk.progress import Steps
 
 SECTIONS = ("parse", "meaning", "hourly", "growth", "queries")
 BENCH_DIR = Path(__file__).resolve().parent

@@ -23,7 +23,7 @@ Two labelled streams:
   (`bench.synthetic`, N Telegram channels posting 18-22 posts an hour, texts drawn from the demo
   scenario's English, Arabic and Persian posts), fed hour by hour (`--hours`, default 3); prints each
   hour's posts, grouping seconds, open stories and the saved state's size (JSON, and zlib-compressed as
-  tasks/signals/stories.py stores it).
+  signal_desk/signals/stories.py stores it).
 
 Each post's story is read after the last batch, following recorded merges. `--variants` picks what
 is measured: `text` (the grouper on text terms alone: `use_vectors=False`), `embedding` (a plain
@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tasks.stories.grouping import GroupingParams, StoryGrouper, StoryItem, hourly_batches, items_from_frame
+from signal_desk.stories.grouping import GroupingParams, StoryGrouper, StoryItem, hourly_batches, items_from_frame
 
 METRICS = ("bcubed_precision", "bcubed_recall", "bcubed_f1", "pairwise_f1", "nmi")
 VARIANTS = ("text", "embedding", "combined")
@@ -279,7 +279,7 @@ def half_of(items: Sequence[StoryItem], gold: Sequence[str], parity: str) -> tup
 
 def with_vectors(items: Sequence[StoryItem]) -> tuple[list[StoryItem], float]:
     """The items with their embeddings attached (one encoder call); returns the encoder's seconds."""
-    from tasks.embeddings import embed
+    from signal_desk.embeddings import embed
 
     embed(["warm-up"])
     started = time.perf_counter()

@@ -18,9 +18,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from tasks.config import load_config
-from tasks.signals.lexicon import build_lexicon
-from tasks.signals.statements import read_posts, statements
+from signal_desk.config import load_config
+from signal_desk.signals.lexicon import build_lexicon
+from signal_desk.signals.statements import read_posts, statements
 
 _TITLE_TAGS = {"title-only-speaker", "generic-source"}
 _NON_ASSERTING_TAGS = {"negation", "denial", "fact-check", "question", "no-statement", "off-topic"}

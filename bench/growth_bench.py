@@ -48,7 +48,7 @@ class HistoryDatabase:
 
 
 def _signals_entry():
-    from tasks.signals.run import compute_signals
+    from signal_desk.signals.run import compute_signals
     return compute_signals
 
 
@@ -68,7 +68,7 @@ class MartTimes(logging.Handler):
             self.last = {name: float(v["seconds"]) for name, v in stats.items()}
 
     @contextmanager
-    def attached(self, logger_name: str = "tasks.signals.run"):
+    def attached(self, logger_name: str = "signal_desk.signals.run"):
         logger = logging.getLogger(logger_name)
         level = logger.level
         logger.addHandler(self)
@@ -84,8 +84,8 @@ def build_and_measure(work: Path, *, quick: bool, command: str, measure: bool = 
                       ) -> tuple[list[Row], dict, HistoryDatabase]:
     """Grow the history database through the plan's sizes; with `measure`, time landing and signals for
     a few new hours at each size. Returns rows, details and the final database."""
-    from tasks import db, landing
-    from tasks.config import load_config
+    from signal_desk import db, landing
+    from signal_desk.config import load_config
 
     p = plan(quick)
     rows: list[Row] = []
@@ -119,7 +119,7 @@ def build_and_measure(work: Path, *, quick: bool, command: str, measure: bool = 
     except Exception as e:      # the signals stage missing or failing: history still serves the query bench
         signals_error = f"{type(e).__name__}: {e}"
         row("signal computation", None, "s", status=UNAVAILABLE,
-            note=f"tasks.signals.run.compute_signals: {signals_error}"[:400])
+            note=f"signal_desk.signals.run.compute_signals: {signals_error}"[:400])
 
     per_size: dict[int, float] = {}
     for size in p.sizes:

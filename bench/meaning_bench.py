@@ -21,11 +21,11 @@ def _timed(fn) -> tuple[float, float]:
 
 
 def run(*, quick: bool, command: str) -> tuple[list[Row], dict]:
-    from tasks.config import load_config
-    from tasks.embeddings import embed
-    from tasks.signals.annotate import ItemText, annotate_all
-    from tasks.signals.claims import sentences
-    from tasks.signals.lexicon import build_lexicon
+    from signal_desk.config import load_config
+    from signal_desk.embeddings import embed
+    from signal_desk.signals.annotate import ItemText, annotate_all
+    from signal_desk.signals.claims import sentences
+    from signal_desk.signals.lexicon import build_lexicon
 
     pool = [t for texts in text_pool().values() for t in texts]
     posts = pool[:40] if quick else pool[:400]

@@ -52,7 +52,7 @@ class Page:
 
 
 def load_pages(folder: Path = FIXTURES) -> list[Page]:
-    from tasks.sources.telegram.parse import parse
+    from signal_desk.sources.telegram.parse import parse
     pages = []
     for name in REAL_PAGES:
         path = folder / name
@@ -77,7 +77,7 @@ def _utc(moment: datetime) -> datetime:
 # ---- the parsers, each: page -> posts found ----------------------------------------------------------
 
 def ours(page: Page) -> list[FoundPost]:
-    from tasks.sources.telegram.parse import parse
+    from signal_desk.sources.telegram.parse import parse
     _, posts = parse(page.data)
     return [FoundPost(p.post_id, p.published_at, _squeeze(p.text), p.is_service) for p in posts]
 

@@ -38,7 +38,7 @@ def example_queries(doc: Path = DOC) -> list[ExampleQuery]:
 
 
 def run(*, quick: bool, command: str, db_path: Path | None, items: int) -> tuple[list[Row], dict]:
-    from tasks import db
+    from signal_desk import db
 
     rows: list[Row] = []
     details: dict = {"database_items": items, "queries": []}

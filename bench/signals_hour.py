@@ -12,10 +12,10 @@ import sys
 
 def main(channels: int) -> None:
     from bench.synthetic import synthetic_scenario
-    from tasks.config import load_config
-    from tasks.embeddings import embed
-    from tasks.signals import annotate
-    from tasks.signals.lexicon import build_lexicon
+    from signal_desk.config import load_config
+    from signal_desk.embeddings import embed
+    from signal_desk.signals import annotate
+    from signal_desk.signals.lexicon import build_lexicon
 
     posts = synthetic_scenario(channels, hours=1).posts
     lex = build_lexicon(load_config("config"))

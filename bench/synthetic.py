@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from mirror.scenario_types import Outlet, Post, Scenario
-from tasks.items import Item
+from signal_desk.items import Item
 
 MEASURED_CLOCK = datetime(2026, 6, 29, 12, 0, tzinfo=timezone.utc)   # the measured hourly run's "now"
 HOUR = timedelta(hours=1)
@@ -173,7 +173,7 @@ TRADES_PER_HOUR, QUARANTINE_SHARE, POLL_HOURS = 6, 0.005, 6
 
 def _rebuilt_every_run() -> set[str]:
     try:
-        from tasks.signals.models import load_models
+        from signal_desk.signals.models import load_models
         return {m.name for m in load_models() if m.materialized == "table" and m.refresh == "full"}
     except Exception:       # no signals models (yet): copy every table
         return set()

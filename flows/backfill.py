@@ -19,13 +19,13 @@ from flows.hourly import (FETCH_TIMEOUT_S, MINUTE, VALIDATE_TIMEOUT_S, RunFailed
                           land_items_task, land_raw_task, parse_task, source_table, start_run_or_failed)
 from flows.policies import policy as fetch_policy
 from flows.run_names import backfill_run_name
-from tasks import db, landing
-from tasks.backfill import (Coverage, check_range, coverage_note, fetch_range, keep_range, progress_line,
+from signal_desk import db, landing
+from signal_desk.backfill import (Coverage, check_range, coverage_note, fetch_range, keep_range, progress_line,
                             resolve_sources)
-from tasks.config import Config, load_config
-from tasks.http import FetchPolicy
-from tasks.progress import Steps
-from tasks.sources.fetching import SourceFetch
+from signal_desk.config import Config, load_config
+from signal_desk.http import FetchPolicy
+from signal_desk.progress import Steps
+from signal_desk.sources.fetching import SourceFetch
 
 
 # A backfill pages back up to `page_cap` pages per channel (50 by default, five times an hourly run's),
@@ -55,7 +55,7 @@ def fetch_range_task(cfg: Config, source_ids: list[str], start: datetime, end: d
 def validate_task(cfg: Config, db_path: str, run_id: str) -> dict:
     """The hourly run's expectations over the backfilled rows; failing rows are quarantined. No drift
     check: a backfill's volume says nothing about a source's health."""
-    from tasks.validate.run import gx_validator, validate_run
+    from signal_desk.validate.run import gx_validator, validate_run
     log = get_run_logger()
     gx_validator()   # import GX and build the context before taking the write lock
     sources = [s.model_dump() for s in cfg.sources_file.sources]
@@ -162,7 +162,7 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
 
 def import_market_files(db_path: str, specs: list[str]) -> dict:
     """Land stored market files (`venue:path`) as a run of their own, and publish the snapshot."""
-    from tasks.backfill import import_market_files as land_files
+    from signal_desk.backfill import import_market_files as land_files
     with db.writer(db_path) as con:
         run_id = landing.start_run(con, "backfill-market-files", None)
         try:

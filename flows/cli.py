@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 
 DEFAULT_CONFIG = "config"
-DEFAULT_DB = "var/desk.duckdb"          # tasks.db.DEFAULT_DB, not imported: tasks.db pulls in DuckDB and pydantic
+DEFAULT_DB = "var/desk.duckdb"          # signal_desk.db.DEFAULT_DB, not imported: signal_desk.db pulls in DuckDB and pydantic
 DEFAULT_SQL_DB = "var/demo.snapshot.duckdb"     # what `./run demo` publishes
 
 
@@ -43,8 +43,8 @@ def expected_failures() -> tuple[type[BaseException], ...]:
     from prefect.exceptions import FailedRun
 
     from flows.hourly import RunFailed
-    from tasks.config import ConfigError
-    from tasks.db import StorageError
+    from signal_desk.config import ConfigError
+    from signal_desk.db import StorageError
     return FailedRun, RunFailed, StorageError, ConfigError
 
 
@@ -58,11 +58,11 @@ _STARTERS = [
 ]
 _TOOLS = [
     ("mirror", "mirror.server", "main", "serve a scenario on a local mirror (127.0.0.1:8765)"),
-    ("group", "tasks.stories.grouping", "main", "group a CSV/JSONL stream into stories"),
-    ("statements", "tasks.signals.statements", "main",
+    ("group", "signal_desk.stories.grouping", "main", "group a CSV/JSONL stream into stories"),
+    ("statements", "signal_desk.signals.statements", "main",
      "speakers, speech acts, claims with stance and quotes of a JSONL stream"),
     ("eval-statements", "bench.eval_statements", "main", "measure annotation on labelled statements"),
-    ("search", "tasks.search", "main", "posts that say something like a sentence, in any language"),
+    ("search", "signal_desk.search", "main", "posts that say something like a sentence, in any language"),
 ]
 _OWN_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 
@@ -88,7 +88,7 @@ def sh() -> None:
 
 def _check_or_exit(config_dir: str) -> None:
     """Every configuration problem, one line each, and exit 1, before anything starts."""
-    from tasks.config import check_config
+    from signal_desk.config import check_config
 
     _, problems = check_config(config_dir)
     if problems:
@@ -103,7 +103,7 @@ def check(
 ) -> None:
     """Check a configuration: one line per problem (file, line, source or watch list, field, what was
     expected), exit 1 if there is any. Every flow runs the same check first."""
-    from tasks.config import check_config
+    from signal_desk.config import check_config
 
     cfg, problems = check_config(config)
     for line in problems:
@@ -123,7 +123,7 @@ def sql(
     """An SQL shell on a database file, opened read-only (by default the demo's snapshot). Statements
     end with ';'; .tables lists tables and views, .schema NAME shows columns, .quit leaves. Reads
     statements from standard input when it is not a terminal: echo "select 42" | ./run sql FILE"""
-    from tasks.sql_shell import run_shell
+    from signal_desk.sql_shell import run_shell
 
     raise typer.Exit(run_shell(path))
 

@@ -17,8 +17,8 @@ from flows.hourly import hourly
 from mirror.scenario import load_scenario
 from mirror.server import MirrorServer
 from mirror.smtp import LocalSmtpServer
-from tasks import db
-from tasks.progress import Steps
+from signal_desk import db
+from signal_desk.progress import Steps
 
 DEMO_CONFIG = "config/demo"
 EXAMPLE_QUERY = """\

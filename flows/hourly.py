@@ -18,14 +18,14 @@ from prefect.utilities.annotations import quote
 
 from flows.policies import policy as fetch_policy
 from flows.run_names import current_flow_run_id, hourly_run_name
-from tasks import db, landing
-from tasks.config import Config, load_config
-from tasks.failpoints import failpoint
-from tasks.http import FetchPolicy
-from tasks.ingest import Cursor, SourceParse, fetch_sources, load_cursors, parse_fetches
-from tasks.markets_ingest import (MarketFetch, MarketParse, fetch_markets, land_candidates, latest_odds,
+from signal_desk import db, landing
+from signal_desk.config import Config, load_config
+from signal_desk.failpoints import failpoint
+from signal_desk.http import FetchPolicy
+from signal_desk.ingest import Cursor, SourceParse, fetch_sources, load_cursors, parse_fetches
+from signal_desk.markets_ingest import (MarketFetch, MarketParse, fetch_markets, land_candidates, latest_odds,
                                   parse_market_fetches, trade_cursors)
-from tasks.sources.fetching import SourceFetch
+from signal_desk.sources.fetching import SourceFetch
 
 DEFAULT_CONFIG = "config"
 
@@ -214,7 +214,7 @@ def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parse
 @task(name="compute-signals", cache_policy=NO_CACHE, timeout_seconds=SIGNALS_TIMEOUT_S)
 def signals_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None) -> dict:
     """Annotate new items, group them into stories and recompute the marts of the open stories."""
-    from tasks.signals.run import compute_signals
+    from signal_desk.signals.run import compute_signals
     log = get_run_logger()
     with db.writer(db_path) as con:
         failpoint("before-signals")
@@ -229,8 +229,8 @@ def signals_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None)
 def alerts_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None, policy: FetchPolicy) -> dict:
     """Record the alerts this run's signal changes owe (before anything is sent), then hand over every
     alert due: this run's, those a quiet period released, those an outage held back."""
-    from tasks.signal_alerts.changes import note_changes
-    from tasks.signal_alerts.delivery import deliver
+    from signal_desk.signal_alerts.changes import note_changes
+    from signal_desk.signal_alerts.delivery import deliver
     log = get_run_logger()
     with db.writer(db_path) as con:
         noted = db.retrying_conflicts(lambda: note_changes(con, cfg, run_id, as_of), what="recording signal alerts")
@@ -407,8 +407,8 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
 def validate_task(cfg: Config, db_path: str, run_id: str, as_of: datetime | None) -> dict:
     """Great Expectations over this run's rows; failing rows are quarantined, drift is detected.
     A critical failure is recorded first, then fails the run."""
-    from tasks.validate.drift import detect_drift
-    from tasks.validate.run import gx_validator, summary_markdown, validate_run
+    from signal_desk.validate.drift import detect_drift
+    from signal_desk.validate.run import gx_validator, summary_markdown, validate_run
     log = get_run_logger()
     gx_validator()   # import GX and build the context before taking the write lock
     sources = [s.model_dump() for s in cfg.sources_file.sources]

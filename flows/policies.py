@@ -1,5 +1,5 @@
 """Named fetch policies, so deployments pick one by name (flow parameters must be plain values)."""
-from tasks.http import FetchPolicy
+from signal_desk.http import FetchPolicy
 
 POLICIES = {
     # Public sites: few requests per host at once, spaced, patient retries.

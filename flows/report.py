@@ -27,14 +27,14 @@ from prefect.states import Failed
 
 from flows.hourly import RunFailed
 from flows.run_names import report_run_name
-from tasks import db
-from tasks.config import ConfigError, Watchlist, WatchlistsFile, env_seconds, load_model
-from tasks.report import ledger
-from tasks.report.build import Report, build_report, report_id_for
-from tasks.report.chart import story_chart_png
-from tasks.report.mail import (HandOverUnknown, InlineImage, compose, message_id_for, save_message,
+from signal_desk import db
+from signal_desk.config import ConfigError, Watchlist, WatchlistsFile, env_seconds, load_model
+from signal_desk.report import ledger
+from signal_desk.report.build import Report, build_report, report_id_for
+from signal_desk.report.chart import story_chart_png
+from signal_desk.report.mail import (HandOverUnknown, InlineImage, compose, message_id_for, save_message,
                                send_eml, smtp_settings)
-from tasks.report.render import render_html, render_text
+from signal_desk.report.render import render_html, render_text
 
 MAX_CHARTS = 3
 ROOT = Path(__file__).resolve().parent.parent
@@ -418,7 +418,7 @@ def demo_report(db_path: str | Path, as_of: datetime, out_dir: str | Path) -> Pa
     """Send the demo's reports to a real SMTP server on 127.0.0.1 and save what it received
     (<watchlist>.eml, <watchlist>.html and its chart files) in out_dir. Returns the first watch list's HTML."""
     from mirror.smtp import LocalSmtpServer
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     out_dir = Path(out_dir)
     wls = load_model(DEMO_CONFIG / "watchlists.yaml", WatchlistsFile).watchlists
     with LocalSmtpServer(out_dir / "inbox") as smtp, smtp.as_desk_mail():

@@ -23,9 +23,9 @@ from prefect.states import Failed, State
 from flows.hourly import alerts_task
 from flows.policies import policy as fetch_policy
 from flows.run_names import current_flow_run_id, recompute_run_name, signals_run_name
-from tasks import db, landing
-from tasks.config import load_config
-from tasks.signals.run import compute_signals, recompute
+from signal_desk import db, landing
+from signal_desk.config import load_config
+from signal_desk.signals.run import compute_signals, recompute
 
 
 MINUTE = 60

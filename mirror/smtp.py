@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from mirror.environ import environment
 
 
-# Every variable tasks/report/mail.py reads its SMTP settings from.
+# Every variable signal_desk/report/mail.py reads its SMTP settings from.
 DESK_MAIL_ENV = ("DESK_SMTP_BLOCK", "DESK_SMTP_HOST", "DESK_SMTP_PORT", "DESK_SMTP_STARTTLS", "DESK_SMTP_SSL",
                  "DESK_SMTP_USER", "DESK_SMTP_PASSWORD", "DESK_SMTP_TIMEOUT", "DESK_MAIL_FROM")
 MAIL_FROM = "Signal desk <desk@signal-desk.example>"

@@ -16,7 +16,7 @@ DEMO_ALERTS_INBOX = "alerts-inbox"     # beside demo_db's database: the signal a
 @pytest.fixture
 def fresh_db(tmp_path):
     """A real, migrated DuckDB file, open for writing."""
-    from tasks import db
+    from signal_desk import db
     path = tmp_path / "desk.duckdb"
     con = db.connect(path)
     yield con
@@ -28,7 +28,7 @@ def demo_db(tmp_path_factory):
     """The embedded demo, replayed once per test session through the real mirror and flows.
     Yields the path of the read-only snapshot it published."""
     from flows.demo import run_demo
-    from tasks import db
+    from signal_desk import db
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     before = {k: os.environ.get(k) for k in ("MIRROR_URL", "DESK_SMTP_HOST", "DESK_SMTP_PORT")}
     run_demo(path, path.parent / DEMO_ALERTS_INBOX, quiet=True)
@@ -55,6 +55,6 @@ def postgres():
 @pytest.fixture
 def lake(postgres, tmp_path, monkeypatch):
     """The database setting of a new, empty DuckLake: a catalog database of its own, Parquet files in tmp."""
-    from tasks import db
+    from signal_desk import db
     monkeypatch.setenv(db.LAKE_DATA_PATH_ENV, str(tmp_path / "lake-files") + "/")
     return f"{db.LAKE_PREFIX}postgres:{postgres.create_database()}"

@@ -27,8 +27,8 @@ from mirror.scenario import load_scenario
 from mirror.scenario_types import Outlet, Post, Scenario
 from mirror.server import MirrorServer
 from mirror.smtp import LocalSmtpServer
-from tasks import db
-from tasks.config import check_config
+from signal_desk import db
+from signal_desk.config import check_config
 from tests.conftest import DEMO_ALERTS_INBOX
 from tests.pipeline_helpers import T0, query
 from tests.reliability_table import record_outcome
@@ -149,7 +149,7 @@ def level_of(path: Path, signal_id: str) -> str:
 
 
 def messages(received) -> list[tuple[tuple[str, ...], EmailMessage]]:
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     return [(r.rcpt_tos, parse(r.data)) for r in received]
 
 
@@ -187,7 +187,7 @@ def test_the_hour_the_signal_is_first_seen_sends_one_alert_to_each_opted_in_reci
 
 def test_the_demo_sends_it_once_to_each_opted_in_recipient_in_that_hour(demo_db):
     """`./run demo` itself: its hourly runs send their alerts to its local SMTP server."""
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     received = [parse(p.read_bytes()) for p in sorted((Path(demo_db).parent / DEMO_ALERTS_INBOX).glob("*.eml"))]
     suspended = [m for m in received if SUSPENDED_TITLE in m["Subject"]]
     assert Counter(m["To"] for m in suspended) == Counter({DESK: 1, ANALYST: 1})
@@ -445,7 +445,7 @@ sources:
 
 
 def test_a_signal_that_flaps_within_the_quiet_period_is_one_alert(tmp_path):
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     runs = [T0 + timedelta(minutes=m) for m in (30, 90, 150, 210, 270)]
     levels, inbox = [], {}
     with MirrorServer(flapping_scenario(), as_of=runs[0]) as server, LocalSmtpServer(tmp_path / "inbox") as smtp, \

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import db
+from signal_desk import db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = str(ROOT / "config" / "demo")
@@ -50,7 +50,7 @@ ANALYST = textwrap.dedent("""
 WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from tasks import db, landing
+    from signal_desk import db, landing
     live, ready, stop, limit_s = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
     with db.writer(live) as con:
         con.execute("begin")
@@ -67,7 +67,7 @@ WRITER = textwrap.dedent("""
 SECOND_WRITER = textwrap.dedent("""
     import json, os, sys, time
     from pathlib import Path
-    from tasks import db, landing
+    from signal_desk import db, landing
     os.environ["DESK_DB_LOCK_WAIT_S"] = "60"
     live, first_ready = sys.argv[1], Path(sys.argv[2])
     while not first_ready.exists():

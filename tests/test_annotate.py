@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.config import Watchlist, load_config
-from tasks.signals.annotate import ItemText, annotate, extract_quotes
-from tasks.signals.lexicon import lexicon_from
-from tasks.signals.links import post_account, url_key
-from tasks.signals.textnorm import normalize, script_language
+from signal_desk.config import Watchlist, load_config
+from signal_desk.signals.annotate import ItemText, annotate, extract_quotes
+from signal_desk.signals.lexicon import lexicon_from
+from signal_desk.signals.links import post_account, url_key
+from signal_desk.signals.textnorm import normalize, script_language
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pytest
 from flows.backfill import backfill
 from mirror.scenario import load_scenario
 from mirror.server import MirrorServer
-from tasks import db
-from tasks.backfill import check_range, resolve_sources
-from tasks.config import load_config
+from signal_desk import db
+from signal_desk.backfill import check_range, resolve_sources
+from signal_desk.config import load_config
 
 pytestmark = pytest.mark.slow
 

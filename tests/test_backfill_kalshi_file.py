@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main as cli
-from tasks.items import PayloadError
-from tasks.sources.kalshi import parse_market
+from signal_desk.items import PayloadError
+from signal_desk.sources.kalshi import parse_market
 from tests.pipeline_helpers import query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kalshi"

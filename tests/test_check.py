@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.synthetic import synthetic_outlets, write_config
-from tasks.config import ConfigError, check_config, load_config
+from signal_desk.config import ConfigError, check_config, load_config
 from tests.conftest import ROOT
 
 SOURCES = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tasks.signals import claims
+from signal_desk.signals import claims
 
 RNG = np.random.default_rng(7)
 LABELS = np.repeat(np.arange(3, dtype=np.int32), 10)

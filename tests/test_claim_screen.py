@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-import tasks.embeddings as embeddings
-from tasks.config import load_config
-from tasks.embeddings import embed
-from tasks.signals import claims
-from tasks.signals.annotate import ItemText, annotate, annotate_all
-from tasks.signals.lexicon import build_lexicon
+import signal_desk.embeddings as embeddings
+from signal_desk.config import load_config
+from signal_desk.embeddings import embed
+from signal_desk.signals import claims
+from signal_desk.signals.annotate import ItemText, annotate, annotate_all
+from signal_desk.signals.lexicon import build_lexicon
 
 JUNE_2026 = datetime(2026, 6, 28, 20, 0, tzinfo=timezone.utc)
 CLAIM = "Iran did not send a delegation to Sunday's technical talks with the United States, state media said."
@@ -82,7 +82,7 @@ def test_a_repeated_text_is_encoded_once_and_gets_the_same_vector(monkeypatch):
 
 
 def test_a_long_batch_is_read_in_slices_whose_sentences_fit_the_cache(lex, monkeypatch):
-    from tasks.signals import annotate as annotate_module
+    from signal_desk.signals import annotate as annotate_module
 
     posts = [CLAIM, OFF_TOPIC,
              "A senior administration official said Washington does not accuse Iran of violating the "

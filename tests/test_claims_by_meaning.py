@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tasks.config import load_config
-from tasks.signals.annotate import ItemText, annotate
-from tasks.signals.lexicon import build_lexicon
+from signal_desk.config import load_config
+from signal_desk.signals.annotate import ItemText, annotate
+from signal_desk.signals.lexicon import build_lexicon
 
 JUNE_2026 = datetime(2026, 6, 28, 20, 0, tzinfo=timezone.utc)
 # Known misread: the classifier takes a negation cue itself (لم, "no") as evidence of a claim its examples
@@ -149,7 +149,7 @@ def test_an_attack_on_a_tanker_is_a_regional_incident(lex):
 
 
 def test_a_label_before_a_bar_is_the_dateline_of_its_sentence():
-    from tasks.signals.claims import sentences
+    from signal_desk.signals.claims import sentences
     assert sentences("سوريا | اشتباكات في ريف اللاذقية وسقوط 3 قتلى") == ["سوريا | اشتباكات في ريف اللاذقية وسقوط 3 قتلى"]
     assert sentences("Iran says the talks are off for now | Reuters") == ["Iran says the talks are off for now", "Reuters"]
 
@@ -157,7 +157,7 @@ def test_a_label_before_a_bar_is_the_dateline_of_its_sentence():
 def test_a_claims_near_misses_keep_it_off_the_same_event_elsewhere(lex):
     """Regression: strikes in Lebanon (the demo's background) read as the Gulf incident claim until the
     claim listed near misses, which the classifier learns as a class of their own."""
-    from tasks.signals.claims import ClaimIndex
+    from signal_desk.signals.claims import ClaimIndex
     text = "A drone strike on a car near Bint Jbeil in south Lebanon killed two people, the state news agency said."
     configured = lex.claim_index
     assert "regional-incident" not in {m.claim_id for m in configured.find(text, "en")}

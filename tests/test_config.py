@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from tasks.config import ConfigError, SourcesFile, WatchlistsFile, load_config, load_model
+from signal_desk.config import ConfigError, SourcesFile, WatchlistsFile, load_config, load_model
 from tests.conftest import ROOT
 
 GOOD_SOURCES = """\

@@ -8,8 +8,8 @@ import re
 import duckdb
 import pytest
 
-from tasks import data_dictionary, db
-from tasks.signals.models import create_views, load_models, refresh_marts
+from signal_desk import data_dictionary, db
+from signal_desk.signals.models import create_views, load_models, refresh_marts
 
 UNITS = {"minutes": "minutes", "hours": "hours", "seconds": "seconds", "bytes": "bytes", "prob": "probability"}
 

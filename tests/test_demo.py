@@ -5,7 +5,7 @@ import duckdb
 import pytest
 
 from mirror.scenario import canonical_url, load_scenario
-from tasks.config import load_config
+from signal_desk.config import load_config
 from tests.conftest import ROOT
 
 

@@ -25,9 +25,9 @@ import httpx  # noqa: E402  (after the skip: prefect brings it)
 
 from mirror.scenario import load_scenario  # noqa: E402
 from mirror.smtp import LocalSmtpServer  # noqa: E402
-from tasks import db  # noqa: E402
-from tasks.config import load_config  # noqa: E402
-from tasks.report.mail import parse  # noqa: E402
+from signal_desk import db  # noqa: E402
+from signal_desk.config import load_config  # noqa: E402
+from signal_desk.report.mail import parse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).with_name("prefect")

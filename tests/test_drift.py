@@ -1,9 +1,9 @@
 """Drift alarms against a source's own recent runs, on a real DuckDB file with runs landed as the flow does."""
 from datetime import datetime, timedelta, timezone
 
-from tasks import landing
-from tasks.items import Item
-from tasks.validate.drift import detect_drift
+from signal_desk import landing
+from signal_desk.items import Item
+from signal_desk.validate.drift import detect_drift
 
 T0 = datetime(2026, 6, 28, 18, 0, tzinfo=timezone.utc)
 LAYOUT_ERROR = ("probable layout change at https://t.me/s/alalamarabic: the page has a channel header "

@@ -16,7 +16,7 @@ import pytest
 
 from flows.signals import signals
 from mirror.server import MirrorServer
-from tasks import db, landing
+from signal_desk import db, landing
 from tests.pipeline_helpers import T0, small_scenario, write_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def test_an_unreachable_catalog_names_the_setting(monkeypatch, tmp_path):
 
 
 def test_reruns_keep_every_key_unique_and_readers_see_whole_commits(lake):
-    from tasks.items import Item
+    from signal_desk.items import Item
     from datetime import datetime, timezone
     items = [("telegram", Item(source_id="alpha", item_id=str(i), url=f"https://t.me/alpha/{i}",
                                published_at=datetime(2026, 6, 28, 12, i, tzinfo=timezone.utc), text=f"post {i}"))

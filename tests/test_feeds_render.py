@@ -8,8 +8,8 @@ from lxml import etree
 
 from mirror.feeds import render_nitter_rss, render_rss
 from mirror.scenario_types import Outlet, Post
-from tasks.sources.rss import parse_feed
-from tasks.sources.xmirror import parse_nitter_rss
+from signal_desk.sources.rss import parse_feed
+from signal_desk.sources.xmirror import parse_nitter_rss
 
 
 def utc(*parts: int) -> datetime:

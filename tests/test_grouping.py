@@ -27,11 +27,11 @@ from bench.eval_grouping import (
     purity,
     tweet_time,
 )
-from tasks.stories import GroupingParams, StoryGrouper, StoryItem
-from tasks.stories import grouping as grouping_module
-from tasks.stories.grouping import group_items, parse_time_value
-from tasks.stories.grouping import main as grouping_main
-from tasks.stories.text import dominant_script, normalise, text_features
+from signal_desk.stories import GroupingParams, StoryGrouper, StoryItem
+from signal_desk.stories import grouping as grouping_module
+from signal_desk.stories.grouping import group_items, parse_time_value
+from signal_desk.stories.grouping import main as grouping_main
+from signal_desk.stories.text import dominant_script, normalise, text_features
 
 FIXTURE = Path(__file__).parent / "fixtures" / "eval" / "uci_news_8stories_96rows.csv"
 CRISIS = Path(__file__).parent / "fixtures" / "eval" / "crisislext26_3events_120rows.csv"
@@ -404,16 +404,16 @@ def test_real_multilingual_events_stay_apart_and_meet_across_languages():
 
 
 def test_assign_embeds_only_the_posts_without_a_vector_in_one_call(monkeypatch):
-    import tasks.embeddings
+    import signal_desk.embeddings
 
     calls = []
-    real = tasks.embeddings.embed
+    real = signal_desk.embeddings.embed
 
     def counting(texts, **kwargs):
         calls.append(list(texts))
         return real(texts, **kwargs)
 
-    monkeypatch.setattr(tasks.embeddings, "embed", counting)
+    monkeypatch.setattr(signal_desk.embeddings, "embed", counting)
     given = real(["Titanfall review roundup"])[0]
     grouper = StoryGrouper()
     grouper.assign([
@@ -429,9 +429,9 @@ def test_assign_embeds_only_the_posts_without_a_vector_in_one_call(monkeypatch):
 
 
 def test_text_only_grouping_never_loads_the_encoder(monkeypatch):
-    import tasks.embeddings
+    import signal_desk.embeddings
 
-    monkeypatch.setattr(tasks.embeddings, "embed", lambda *a, **k: pytest.fail("embed called"))
+    monkeypatch.setattr(signal_desk.embeddings, "embed", lambda *a, **k: pytest.fail("embed called"))
     assert StoryGrouper(TEXT_ONLY).assign([_post("a", 0, "Titanfall review roundup")])[0] is not None
 
 
@@ -521,7 +521,7 @@ def test_a_version_1_state_loads_and_its_stories_take_a_centroid_from_their_next
 
 
 def test_the_pipeline_passes_stored_embeddings_through():
-    from tasks.signals.stories import GroupingInput, _batch_item
+    from signal_desk.signals.stories import GroupingInput, _batch_item
 
     vector = np.zeros(512, dtype=np.float32)
     item = _batch_item(GroupingInput("src", "1", T0, "text", "en", ("e",), vector=vector))

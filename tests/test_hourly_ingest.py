@@ -6,7 +6,7 @@ import pytest
 
 from flows.hourly import hourly
 from mirror.server import MirrorServer
-from tasks import db as desk_db
+from signal_desk import db as desk_db
 from tests.pipeline_helpers import T0, small_scenario, write_config
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from mirror.scenario_types import Scenario
 from mirror.server import MirrorServer
-from tasks.http import FetchError, Fetcher, FetchPolicy, retry_after_seconds
+from signal_desk.http import FetchError, Fetcher, FetchPolicy, retry_after_seconds
 
 OK_PATH = "/kalshi/trade-api/v2/markets"
 

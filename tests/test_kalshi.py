@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tasks.items import PayloadError
-from tasks.sources.kalshi import (
+from signal_desk.items import PayloadError
+from signal_desk.sources.kalshi import (
     API_BASE,
     candlesticks_url,
     market_url,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tasks import db, landing
-from tasks.sources.kalshi import parse_market, parse_markets
+from signal_desk import db, landing
+from signal_desk.sources.kalshi import parse_market, parse_markets
 from tests.pipeline_helpers import query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kalshi"

@@ -12,11 +12,11 @@ import pytest
 
 from mirror.scenario import load_scenario
 from mirror.server import MirrorServer
-from tasks import db, landing
-from tasks.config import load_config
-from tasks.items import PayloadError
-from tasks.markets_ingest import fetch_markets, parse_market_fetches, trade_cursors
-from tasks.sources.kalshi import parse_trades, trades_url
+from signal_desk import db, landing
+from signal_desk.config import load_config
+from signal_desk.items import PayloadError
+from signal_desk.markets_ingest import fetch_markets, parse_market_fetches, trade_cursors
+from signal_desk.sources.kalshi import parse_trades, trades_url
 from tests.pipeline_helpers import query, write_config
 
 FIXTURE = Path(__file__).parent / "fixtures" / "kalshi" / "kalshi_trades_two_pages_from_docs.json"
@@ -130,7 +130,7 @@ def test_the_mirror_pages_trades_with_a_cursor_until_it_is_empty(talks_mirror):
 
 
 def test_a_window_longer_than_the_page_cap_resumes_next_run_where_it_stopped(talks_mirror, monkeypatch):
-    import tasks.markets_ingest as markets_ingest
+    import signal_desk.markets_ingest as markets_ingest
 
     mirror, cfg, market, db_path = talks_mirror
     clock = utc(2026, 6, 28, 12)

@@ -3,8 +3,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tasks import db, landing
-from tasks.items import Item, Market, OddsPoint
+from signal_desk import db, landing
+from signal_desk.items import Item, Market, OddsPoint
 
 T = datetime(2026, 6, 28, 21, 46, tzinfo=timezone.utc)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.items import PayloadError
-from tasks.sources.manifold import (
+from signal_desk.items import PayloadError
+from signal_desk.sources.manifold import (
     API_BASE,
     answer_labels,
     bets_url,

@@ -7,8 +7,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tasks import db, landing
-from tasks.sources.manifold import parse_market, parse_markets
+from signal_desk import db, landing
+from signal_desk.sources.manifold import parse_market, parse_markets
 from tests.pipeline_helpers import query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "manifold"

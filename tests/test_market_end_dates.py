@@ -6,9 +6,9 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tasks import db, landing
-from tasks.sources.markets_common import question_date
-from tasks.sources.polymarket import parse_gamma_markets
+from signal_desk import db, landing
+from signal_desk.sources.markets_common import question_date
+from signal_desk.sources.polymarket import parse_gamma_markets
 from tests.pipeline_helpers import query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"

@@ -21,7 +21,7 @@ from mirror.markets import (
     manifold_markets_list_json,
 )
 from mirror.scenario_types import PricePoint, ScenarioMarket
-from tasks.sources import kalshi, manifold, polymarket
+from signal_desk.sources import kalshi, manifold, polymarket
 
 
 def utc(*args: int) -> datetime:

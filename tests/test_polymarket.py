@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tasks.items import PayloadError
-from tasks.sources.polymarket import (
+from signal_desk.items import PayloadError
+from signal_desk.sources.polymarket import (
     GAMMA_BASE,
     CLOB_BASE,
     gamma_markets_url,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tasks import db, landing
-from tasks.signals.models import create_views, load_models
-from tasks.sources.polymarket import parse_gamma_markets
+from signal_desk import db, landing
+from signal_desk.signals.models import create_views, load_models
+from signal_desk.sources.polymarket import parse_gamma_markets
 from tests.pipeline_helpers import query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "polymarket"

@@ -6,7 +6,7 @@ import os
 import pty
 import threading
 
-from tasks.progress import Steps
+from signal_desk.progress import Steps
 
 
 def test_a_log_gets_one_plain_line_per_step_with_its_number():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.config import ConfigError, load_config
+from signal_desk.config import ConfigError, load_config
 from tests.reliability_table import record_outcome
 
 SOURCES = """\

@@ -27,7 +27,7 @@ from mirror.feeds import render_nitter_rss, render_rss
 from mirror.scenario_types import Outlet, Post, Scenario
 from mirror.server import MirrorServer
 from mirror.telegram_page import render_channel_page
-from tasks.config import ConfigError
+from signal_desk.config import ConfigError
 from tests.pipeline_helpers import T0
 from tests.reliability_table import record_outcome
 
@@ -301,9 +301,9 @@ def test_the_report_shows_hostile_posts_as_escaped_text(landed):
     from html.parser import HTMLParser
     from flows.report import load_watchlist
     from flows.signals import recompute_signals
-    from tasks import db as desk_db
-    from tasks.report.build import build_report
-    from tasks.report.render import render_html, render_text
+    from signal_desk import db as desk_db
+    from signal_desk.report.build import build_report
+    from signal_desk.report.render import render_html, render_text
     db, _, cfg = landed
     recompute_signals(config_dir=cfg, db_path=db, as_of=AS_OF)
     con = desk_db.connect(db, read_only=True)

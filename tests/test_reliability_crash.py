@@ -2,7 +2,7 @@
 fetches are whole, and the killed run stays visible as 'running' (or 'abandoned').
 
 The killed run is `python -m flows.cli hourly ...` in a subprocess, stopped by a named failpoint
-(DESK_FAILPOINT, see tasks/failpoints.py) or, mid-fetch, by os.kill while the mirror holds a slow answer.
+(DESK_FAILPOINT, see signal_desk/failpoints.py) or, mid-fetch, by os.kill while the mirror holds a slow answer.
 The report is killed from the SMTP server's side: before it takes the message, and after it accepted it
 but before the sender could record that.
 """
@@ -22,7 +22,7 @@ import pytest
 from flows.hourly import hourly
 from mirror.scenario_types import Scenario
 from mirror.server import MirrorServer
-from tasks import db as desk_db
+from signal_desk import db as desk_db
 from tests.pipeline_helpers import T0, small_scenario, write_config, query
 from tests.reliability_table import record_outcome
 
@@ -261,7 +261,7 @@ def ledger(db: str) -> list[tuple]:
 
 
 def expire_leases(db: str) -> None:
-    """Stands in for the ten-minute claim lease running out (tasks/report/ledger.py LEASE)."""
+    """Stands in for the ten-minute claim lease running out (signal_desk/report/ledger.py LEASE)."""
     with desk_db.writer(db) as con:
         con.execute("update reports set claimed_until = ? where claimed_until is not null",
                     [desk_db.utcnow() - timedelta(seconds=1)])
@@ -280,7 +280,7 @@ def desk_with_signals(env):
 def test_report_killed_around_the_smtp_hand_over_is_delivered_with_one_message_id(
         desk_with_signals, smtp, prefect_api, tmp_path, moment):
     from flows.report import report
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     cfg, db = desk_with_signals
     archive = tmp_path / "archive"
     smtp.kill_at = moment

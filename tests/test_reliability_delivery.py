@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 
 from mirror.smtp import _AnyPortController
-from tasks import db
+from signal_desk import db
 from tests.reliability_table import record_outcome
 from tests.test_report_send import (RECIPIENTS, WATCHLIST, desk_db, failing_report_run,  # noqa: F401 (fixture)
                                     ledger_row, point_at, run_report, the_report_id)
@@ -65,7 +65,7 @@ class ScriptedSmtpHandler:
         return Counter(rcpt for rcpts, _ in self.received for rcpt in rcpts)
 
     def message_ids(self) -> set[str]:
-        from tasks.report.mail import parse
+        from signal_desk.report.mail import parse
         return {parse(data)["Message-ID"] for _, data in self.received}
 
 

@@ -140,19 +140,19 @@ def _parse(kind: str, depth: int, tag: str):
     """(posts served, {post id: text parsed}) for a page or feed whose middle post is nested."""
     outlet, posts = _posts(kind)
     if kind == "telegram":
-        from tasks.sources.telegram.parse import parse
+        from signal_desk.sources.telegram.parse import parse
         body = render_channel_page(outlet, posts, before=None, base_url="http://127.0.0.1:9/telegram",
                                    as_of=AS_OF).encode()
         _, parsed = parse(nest_middle_post(body, depth, tag), outlet.handle)
         return posts, {p.post_id: p.text for p in parsed}
     if kind == "x":
-        from tasks.sources.xmirror.parse import parse_nitter_rss
+        from signal_desk.sources.xmirror.parse import parse_nitter_rss
         body = render_nitter_rss(outlet, list(reversed(posts)), instance_base="http://127.0.0.1:9/nitter-a",
                                  as_of=AS_OF)
         items, _ = parse_nitter_rss(nest_middle_post(body, depth, tag), source_id="wirebird", account="wirebird",
                                     instance_url="http://127.0.0.1:9/nitter-a")
         return posts, {int(it.item_id): it.text for it in items}
-    from tasks.sources.rss.parse import parse_feed
+    from signal_desk.sources.rss.parse import parse_feed
     body = render_rss(outlet, list(reversed(posts)), base_url="http://127.0.0.1:9", as_of=AS_OF)
     items, _ = parse_feed(nest_middle_post(body, depth, tag), source_id="worldfeed",
                           feed_url="http://127.0.0.1:9/rss/worldfeed.xml")
@@ -174,7 +174,7 @@ def test_nested_post_parses_whole(kind, depth, tag):
 
 
 def test_a_telegram_post_no_parser_can_build_is_named_and_its_neighbours_parse():
-    from tasks.sources.telegram.parse import parse_page
+    from signal_desk.sources.telegram.parse import parse_page
     outlet, posts = _posts("telegram")
     body = render_channel_page(outlet, posts, before=None, base_url="http://127.0.0.1:9/telegram",
                                as_of=AS_OF).encode()

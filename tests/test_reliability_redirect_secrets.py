@@ -148,7 +148,7 @@ def test_a_token_in_a_redirected_source_url_appears_nowhere(written, case):
 
 def _fetch(mirror: MirrorServer, url: str, **fetcher_options):
     import asyncio
-    from tasks.http import FetchError, Fetcher, FetchPolicy
+    from signal_desk.http import FetchError, Fetcher, FetchPolicy
 
     async def go():
         async with Fetcher(FetchPolicy.for_tests(), **fetcher_options) as fetcher:
@@ -160,7 +160,7 @@ def _fetch(mirror: MirrorServer, url: str, **fetcher_options):
 
 
 def test_a_credential_never_follows_a_redirect_to_another_host_even_one_allowed(monkeypatch):
-    from tasks.http import FetchError
+    from signal_desk.http import FetchError
     secret = f"canary-allowed-{uuid.uuid4().hex[:12]}"
     monkeypatch.setenv("DESK_API_TOKEN", secret)
     with MirrorServer(scenario(), as_of=AS_OF) as mirror:

@@ -22,8 +22,8 @@ from prefect.exceptions import FailedRun
 
 from flows.hourly import RunFailed, hourly
 from mirror.server import MirrorServer
-from tasks import db as desk_db
-from tasks.landing import UNRECORDED_SUFFIX
+from signal_desk import db as desk_db
+from signal_desk.landing import UNRECORDED_SUFFIX
 from tests.pipeline_helpers import T0, small_scenario, write_config, query
 from tests.reliability_table import record_outcome
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks import db
+from signal_desk import db
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo"
 REPORT_END = datetime(2026, 7, 1, 18, 5, tzinfo=timezone.utc)   # the demo's last hourly run
@@ -25,7 +25,7 @@ REPORT_END = datetime(2026, 7, 1, 18, 5, tzinfo=timezone.utc)   # the demo's las
 
 def build(demo_db, watchlist_id: str = "us-iran-talks", end: datetime = REPORT_END, since=None):
     from flows.report import load_watchlist
-    from tasks.report.build import build_report
+    from signal_desk.report.build import build_report
     wl = load_watchlist(DEMO_CONFIG, watchlist_id)
     con = db.connect(demo_db, read_only=True)
     try:
@@ -107,7 +107,7 @@ def id_tokens(text: str, ids: set[str]) -> set[str]:
 
 
 def test_the_demo_story_timeline_has_the_seed_statements_with_their_times(report):
-    from tasks.report.render import render_text
+    from signal_desk.report.render import render_text
     reuters = find(report, "Reuters", "20:10")
     assert "technical talks" in reuters.post.text
     sprinter = find(report, "Sprinter Press", "20:46")
@@ -124,7 +124,7 @@ def test_the_demo_story_timeline_has_the_seed_statements_with_their_times(report
 
 
 def test_the_short_top_comes_first_and_the_first_report_counts_everything_as_new(report):
-    from tasks.report.render import render_html, render_text
+    from signal_desk.report.render import render_html, render_text
     text = render_text(report)
     assert report.changes.first_report
     assert text.index("IN SHORT") < text.index("SIGNALS TO WATCH") < text.index("STORY 1") < text.index("SOURCES")
@@ -161,7 +161,7 @@ def test_the_contradiction_pairs_tehrans_claim_with_the_us_officials(report):
 def test_one_card_per_pair_of_opposed_claims_with_its_counts_and_earliest_posts(report):
     """The 20 pairs of posts of the demo's story are one contradiction: Reuters' 20:10 and the posts
     relaying it against Axios' 20:16 and the posts relaying that."""
-    from tasks.report.render import render_text
+    from signal_desk.report.render import render_text
     pairs = [c for st in report.stories for c in st.contradictions]
     assert len(pairs) > len(report.cards)
     keys = [(c.story_id, frozenset((c.a.claim, c.b.claim))) for c in report.cards]
@@ -228,7 +228,7 @@ def test_first_report_per_story_and_per_claim(report, demo_db):
 
 
 def test_the_blockade_market_shows_twenty_percent_around_the_statements(report):
-    from tasks.report.render import render_html, render_text
+    from signal_desk.report.render import render_html, render_text
     story = next(st for st in report.stories if any(m.venue == "polymarket" for m in st.markets))
     prices = [o.at for o in story.statement_odds if o.venue == "polymarket"] + \
              [o.after for o in story.statement_odds if o.venue == "polymarket"]
@@ -253,7 +253,7 @@ def test_signals_to_watch_each_have_a_status(report):
 def test_signal_evidence_is_inside_the_window_or_marked_as_earlier_context(report, gulf):
     """The Gulf-shipping list's signal was seen on 28 June, before its 48-hour window: no evidence of it
     is shown as if it were in the window, and the earlier posts are counted as context."""
-    from tasks.report.render import render_html, render_text
+    from signal_desk.report.render import render_html, render_text
     for r in (report, gulf):
         for s in r.signals:
             for e in s.evidence:
@@ -272,7 +272,7 @@ def test_signal_evidence_is_inside_the_window_or_marked_as_earlier_context(repor
 
 
 def test_readers_see_names_never_ids(report, gulf, demo_db):
-    from tasks.report.render import render_html, render_text
+    from signal_desk.report.render import render_html, render_text
     ids = demo_ids(demo_db)
     assert {"memorandum-scope", "talks-on-track", "alalamarabic", "us-iran-talks"} <= ids
     for r in (report, gulf):
@@ -286,7 +286,7 @@ def test_readers_see_names_never_ids(report, gulf, demo_db):
 
 
 def test_rtl_quotes_and_texts_carry_dir_and_lang(report):
-    from tasks.report.render import render_html
+    from signal_desk.report.render import render_html
     tags = parse_html(render_html(report)).tags
     rtl = [a for _, a in tags if a.get("dir") == "rtl"]
     assert {a.get("lang") for a in rtl} >= {"ar", "fa"}
@@ -296,7 +296,7 @@ def test_rtl_quotes_and_texts_carry_dir_and_lang(report):
 def test_each_piece_of_text_is_marked_with_its_own_direction():
     """The issue's cases: a headline led by an emoji, a closing » after Arabic, Persian quoted words,
     an Arabic run inside an English line."""
-    from tasks.report.render import bidi_block, bidi_span, quoted, quoted_plain, text_plain, RLI, PDI
+    from signal_desk.report.render import bidi_block, bidi_span, quoted, quoted_plain, text_plain, RLI, PDI
     headline = "🔴 عراقجي: «الفيتو على بعض البنود» من جانب واشنطن «يعيق استعادة الأمن الإقليمي»"
     assert bidi_block(headline, tag="h3").startswith('<h3 dir="rtl" lang="ar"')
     assert bidi_span(headline).startswith('<span dir="rtl" lang="ar"')
@@ -312,7 +312,7 @@ def test_each_piece_of_text_is_marked_with_its_own_direction():
 
 
 def test_every_link_shows_its_outlet_time_and_host_and_every_post_is_in_the_provenance(report):
-    from tasks.report.render import render_html, render_text
+    from signal_desk.report.render import render_html, render_text
     html = render_html(report)
     p = _Links()
     p.feed(html)
@@ -352,7 +352,7 @@ class _Links(HTMLParser):
 
 def script_post(demo_db):
     """The demo's post that quotes HTML and script tags (Levant Dispatch, 29 June)."""
-    from tasks.report.build import Post
+    from signal_desk.report.build import Post
     con = db.connect(demo_db, read_only=True)
     try:
         row = con.execute("""select source_id, item_id, url, published_at, text, lang from items
@@ -366,7 +366,7 @@ def script_post(demo_db):
 
 def with_post_in_timeline(report, post):
     """The report with `post` added to the first story's timeline as a statement of its own."""
-    from tasks.report.build import KeyStatement
+    from signal_desk.report.build import KeyStatement
     story = report.stories[0]
     first = story.statements[0]
     injected = dataclasses.replace(first, number=len(story.statements) + 1, post=post, is_first_report=False,
@@ -378,7 +378,7 @@ def with_post_in_timeline(report, post):
 
 
 def test_a_post_with_html_and_script_tags_is_shown_as_text(report, demo_db):
-    from tasks.report.render import render_html, render_text
+    from signal_desk.report.render import render_html, render_text
     post = script_post(demo_db)
     r = with_post_in_timeline(report, post)
     html = render_html(r)
@@ -394,7 +394,7 @@ def test_a_post_with_html_and_script_tags_is_shown_as_text(report, demo_db):
 
 
 def test_links_other_than_http_are_not_linked():
-    from tasks.report.render import link
+    from signal_desk.report.render import link
     assert "href" not in link("javascript:alert(1)")
     assert "href" not in link("data:text/html,<script>alert(1)</script>")
     assert link("https://t.me/alalamarabic/61915").count('href="https://t.me/alalamarabic/61915"') == 1
@@ -404,7 +404,7 @@ def test_links_other_than_http_are_not_linked():
 
 
 def test_moves_are_runs_of_same_direction_changes_and_ticks_are_not_moves():
-    from tasks.report.build import find_moves
+    from signal_desk.report.build import find_moves
     t0 = datetime(2026, 6, 28, 20, 0, tzinfo=timezone.utc)
     at = lambda minutes: t0 + timedelta(minutes=minutes)   # noqa: E731
     points = [(at(0), 0.135), (at(5), 0.134), (at(10), 0.135), (at(15), 0.163), (at(20), 0.171), (at(30), 0.18),
@@ -433,8 +433,8 @@ def test_the_chart_is_a_small_png_with_labels_of_at_least_12_px_on_a_phone(repor
     import io
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
-    from tasks.report import chart
-    from tasks.report.render import CHART_WIDTH
+    from signal_desk.report import chart
+    from signal_desk.report.render import CHART_WIDTH
     story = next(st for st in report.stories if st.chart)
     png = chart.story_chart_png(story, report.window_start, report.window_end)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -468,7 +468,7 @@ def test_window_end_defaults_to_the_watch_lists_last_scheduled_time():
 
 
 def test_smtp_settings_come_from_the_environment_and_hide_the_password():
-    from tasks.report.mail import SmtpSettingsError, smtp_settings
+    from signal_desk.report.mail import SmtpSettingsError, smtp_settings
     env = {"DESK_SMTP_HOST": "mail.example.org", "DESK_SMTP_PORT": "587", "DESK_SMTP_USER": "desk",
            "DESK_SMTP_PASSWORD": "hunter2", "DESK_SMTP_STARTTLS": "true", "DESK_MAIL_FROM": "Desk <d@example.org>"}
     s = smtp_settings(env)
@@ -485,7 +485,7 @@ def test_smtp_settings_come_from_the_environment_and_hide_the_password():
 
 def test_a_database_without_the_marts_gives_a_clear_error(tmp_path):
     from flows.report import load_watchlist
-    from tasks.report.build import ReportDataError, build_report
+    from signal_desk.report.build import ReportDataError, build_report
     con = db.connect(tmp_path / "empty.duckdb")
     try:
         with pytest.raises(ReportDataError, match="mart_stories"):

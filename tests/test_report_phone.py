@@ -3,7 +3,7 @@ screen: the top section fits the first screen, the whole report is at most twelv
 every right-to-left run is marked with its direction, the chart's labels are legible, the .eml is small.
 
 Needs Debian's `chromium` package (apt-get install -y chromium); skipped, saying so, where it is absent.
-The measuring is tasks/report/phone.py, which also regenerates the screenshots in docs/.
+The measuring is signal_desk/report/phone.py, which also regenerates the screenshots in docs/.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.report import phone
+from signal_desk.report import phone
 from tests.test_report import REPORT_END, copy_db, demo_ids, id_tokens
 
 pytestmark = [pytest.mark.slow,
@@ -61,7 +61,7 @@ def test_every_right_to_left_run_is_marked(measured):
 
 
 def test_the_chart_is_inline_sized_for_its_width_with_labels_of_at_least_12_px(measured):
-    from tasks.report import chart
+    from signal_desk.report import chart
     charts = [i for i in measured["images"] if i["src"].endswith(".png")]
     assert charts, "no chart in the report"
     for img in charts:
@@ -73,7 +73,7 @@ def test_the_chart_is_inline_sized_for_its_width_with_labels_of_at_least_12_px(m
 
 
 def test_the_eml_is_under_300_kb(received_html):
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     eml = received_html.with_suffix(".eml")
     size = eml.stat().st_size
     assert size < MAX_EML_BYTES, f"the .eml is {size / 1024:.0f} KB"

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from mirror.smtp import LocalSmtpServer
-from tasks import db
+from signal_desk import db
 from tests.test_report import (DEMO_CONFIG, REPORT_END, copy_db, parse_html, script_post,
                                with_post_in_timeline)
 
@@ -67,7 +67,7 @@ def failing_report_run(desk_db, tmp_path, as_of=REPORT_END) -> tuple[str, str]:
 
 
 def the_report_id(as_of=REPORT_END) -> str:
-    from tasks.report.build import report_id_for
+    from signal_desk.report.build import report_id_for
     return report_id_for(WATCHLIST, as_of)
 
 
@@ -90,7 +90,7 @@ def parts(msg: EmailMessage) -> dict:
 
 
 def test_the_report_arrives_with_both_parts_its_chart_and_the_demo_facts(desk_db, smtp, tmp_path):
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     result = run_report(desk_db, tmp_path)
     assert result["sent"] == [result["report_id"]] and result["pending"] == [] and result["status"] == "sent"
     [received] = smtp.received
@@ -186,7 +186,7 @@ def test_an_smtp_outage_delays_the_report_and_the_next_run_sends_it(desk_db, tmp
         up = run_report(desk_db, tmp_path, as_of=later)
     assert up["delayed"] == [down["report_id"]]
     assert up["sent"] == [down["report_id"], up["report_id"]]
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     ids = [parse(m.data)["X-Desk-Report-Id"] for m in server.received]
     assert ids == [down["report_id"], up["report_id"]]
     row = ledger_row(desk_db, down["report_id"])
@@ -206,8 +206,8 @@ def test_a_server_answering_try_later_keeps_the_report_pending_and_fails_the_run
 
 def test_a_post_with_script_tags_arrives_as_text(desk_db, demo_db, smtp):
     from flows.report import load_watchlist, render_email
-    from tasks.report.build import build_report
-    from tasks.report.mail import parse, send_eml, smtp_settings
+    from signal_desk.report.build import build_report
+    from signal_desk.report.mail import parse, send_eml, smtp_settings
     con = db.connect(desk_db, read_only=True)
     try:
         built = build_report(con, load_watchlist(DEMO_CONFIG, WATCHLIST), REPORT_END)
@@ -227,7 +227,7 @@ def test_a_post_with_script_tags_arrives_as_text(desk_db, demo_db, smtp):
 def test_smtp_settings_from_a_prefect_secret_block(monkeypatch):
     from prefect.blocks.system import Secret
     from prefect.testing.utilities import prefect_test_harness
-    from tasks.report.mail import SmtpSettingsError, smtp_settings
+    from signal_desk.report.mail import SmtpSettingsError, smtp_settings
     with prefect_test_harness():
         Secret(value={"host": "smtp.example.org", "port": 587, "user": "desk", "password": "s3cret-pw",
                       "starttls": True, "mail_from": "Signal desk <desk@example.org>"}).save("desk-smtp")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.items import PayloadError
-from tasks.sources.rss import NotAFeed, parse_feed
+from signal_desk.items import PayloadError
+from signal_desk.sources.rss import NotAFeed, parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rss"
 BBC_FRONT = "rss2_bbc_news_front_page_photojournalism.xml"

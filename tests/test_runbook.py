@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("prefect", reason="prefect is not installed")
 
-from tasks import db  # noqa: E402
+from signal_desk import db  # noqa: E402
 from tests.test_deployment import ROOT, Processes, api, free_port, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -225,7 +225,7 @@ def test_the_rehearsal_runs_as_written(tmp_path):
     [(report, status, subject)] = reports
     assert report.startswith(WATCHLIST) and status == "sent"
 
-    from tasks.report.mail import parse
+    from signal_desk.report.mail import parse
     received = {eml: parse(eml.read_bytes()) for eml in sorted((rehearsal_dir / "inbox").glob("*.eml"))}
     # The hourly run's signal alerts went out through the same desk-smtp block: talks-suspended is
     # corroborated in the run's window, so both of its recipients hear of it.

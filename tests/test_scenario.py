@@ -303,15 +303,15 @@ KNOWN_MISREADS = {
 
 @pytest.fixture(scope="module")
 def lexicon():
-    from tasks.config import load_config
-    from tasks.signals.lexicon import build_lexicon
+    from signal_desk.config import load_config
+    from signal_desk.signals.lexicon import build_lexicon
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MIRROR_URL", "http://127.0.0.1:9")     # the demo sources' endpoints; never fetched here
         return build_lexicon(load_config(ROOT / "config" / "demo"))
 
 
 def asserted(lexicon, text: str) -> set[str]:
-    from tasks.signals.annotate import ItemText, annotate
+    from signal_desk.signals.annotate import ItemText, annotate
     a = annotate(ItemText("scenario", "1", "", text), lexicon)
     return {c["claim"] for c in a.claim_stances if c["stance"] == "asserted"}
 
@@ -359,8 +359,8 @@ def test_claims_match_in_all_three_languages(scenario: Scenario, seed_claims: di
 
 def test_claims_never_flag_background_posts(scenario: Scenario, lexicon) -> None:
     # As the hourly run reads them: posts far from every example are not read sentence by sentence.
-    from tasks.embeddings import embed
-    from tasks.signals.annotate import ItemText, annotate
+    from signal_desk.embeddings import embed
+    from signal_desk.signals.annotate import ItemText, annotate
     posts = background(scenario)
     texts = [full_text(p) for p in posts]
     closeness = lexicon.claim_index.closeness(embed(texts))

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tasks import db
+from signal_desk import db
 
 pytestmark = pytest.mark.slow
 

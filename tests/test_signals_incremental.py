@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tasks import db, landing
-from tasks.config import load_config
-from tasks.items import Item, Market, OddsPoint
-from tasks.signals import compute_signals
-from tasks.signals.models import ModelError, load_models
+from signal_desk import db, landing
+from signal_desk.config import load_config
+from signal_desk.items import Item, Market, OddsPoint
+from signal_desk.signals import compute_signals
+from signal_desk.signals.models import ModelError, load_models
 
 MARTS = ["mart_stories", "mart_story_timeline", "mart_story_registers", "mart_relays", "mart_contradictions",
          "mart_story_odds", "mart_statement_odds", "mart_signal_status"]
@@ -173,7 +173,7 @@ def test_a_run_with_nothing_new_keeps_post_marts_and_still_refreshes_odds_marts(
         summaries, snapshots = [], []
         with monkeypatch.context() as m:
             if not keep:
-                from tasks.signals import run as signals_run
+                from signal_desk.signals import run as signals_run
                 full = signals_run.refresh_marts
                 m.setattr(signals_run, "refresh_marts", lambda *a, **k: full(*a, **{**k, "may_keep_posts_only": False}))
             for n, (clock, posts, odds) in enumerate(hours, start=1):

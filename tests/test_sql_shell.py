@@ -72,7 +72,7 @@ def test_a_missing_file_is_one_line_not_a_traceback(tmp_path):
 
 
 def test_without_a_file_it_opens_the_snapshot_the_demo_publishes():
-    from tasks import db
+    from signal_desk import db
     done = subprocess.run(["./run", "sql", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert f"default: {db.snapshot_path(Path('var/demo.duckdb'))}" in " ".join(done.stdout.split())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.signals.stance import (is_denial, is_fact_check, is_question, negations, opens_statement,
+from signal_desk.signals.stance import (is_denial, is_fact_check, is_question, negations, opens_statement,
                                   without_negations)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.items import Item, PayloadError
-from tasks.sources.telegram import ChannelNotFound, LayoutChanged, TelegramError
-from tasks.sources.telegram.parse import parse, parse_count, scan
+from signal_desk.items import Item, PayloadError
+from signal_desk.sources.telegram import ChannelNotFound, LayoutChanged, TelegramError
+from signal_desk.sources.telegram.parse import parse, parse_count, scan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 TOPWAR = "tme_s_topwar_official_ru_12posts_any2feed.html"

@@ -11,9 +11,9 @@ from mirror.scenario import load_scenario
 from mirror.scenario_types import Post, ScenarioPoll
 from mirror.server import MirrorServer
 from mirror.telegram_page import render_channel_page
-from tasks import landing
-from tasks.sources.telegram.exceptions import LayoutChanged
-from tasks.sources.telegram.parse import parse
+from signal_desk import landing
+from signal_desk.sources.telegram.exceptions import LayoutChanged
+from signal_desk.sources.telegram.parse import parse
 from tests.pipeline_helpers import T0, query, small_scenario, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"

@@ -9,8 +9,8 @@ import pytest
 
 from mirror.scenario_types import Outlet, Post
 from mirror.telegram_page import format_counter, format_views, render_channel_page, render_not_found
-from tasks.sources.telegram import ChannelNotFound, LayoutChanged
-from tasks.sources.telegram.parse import parse, parse_count, scan
+from signal_desk.sources.telegram import ChannelNotFound, LayoutChanged
+from signal_desk.sources.telegram.parse import parse, parse_count, scan
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 BASE = "http://127.0.0.1:8765/telegram"

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from tasks import landing
-from tasks.config import load_config
-from tasks.ingest import parse_fetches
-from tasks.landing import FetchRecord
-from tasks.sources.fetching import SourceFetch
-from tasks.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
-from tasks.sources.telegram.parse import parse
+from signal_desk import landing
+from signal_desk.config import load_config
+from signal_desk.ingest import parse_fetches
+from signal_desk.landing import FetchRecord
+from signal_desk.sources.fetching import SourceFetch
+from signal_desk.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
+from signal_desk.sources.telegram.parse import parse
 from tests.pipeline_helpers import write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"

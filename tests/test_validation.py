@@ -9,12 +9,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tasks import landing
-from tasks.config import Register
-from tasks.items import Item, Market, MarketTrade, OddsPoint
-from tasks.landing import FetchRecord
-from tasks.validate.run import gx_validator, summary_markdown, validate_run
-from tasks.validate.suites import TABLES, SuiteError, load_suite, load_suites
+from signal_desk import landing
+from signal_desk.config import Register
+from signal_desk.items import Item, Market, MarketTrade, OddsPoint
+from signal_desk.landing import FetchRecord
+from signal_desk.validate.run import gx_validator, summary_markdown, validate_run
+from signal_desk.validate.suites import TABLES, SuiteError, load_suite, load_suites
 
 RUN_CLOCK = datetime(2026, 6, 28, 22, 0, tzinfo=timezone.utc)
 SOURCES = [
@@ -275,7 +275,7 @@ def test_bad_trades_are_quarantined_and_left_out_of_stg_market_trades(fresh_db, 
         "the yes and no prices add up to 1 +/- 0.02: got price_sum_prob=0.62"
     assert [f.expectation for f in summary.failures if f.severity == "critical"] == [
         "expect_column_values_to_be_between:count_contracts"]
-    from tasks.signals.models import create_views, load_models
+    from signal_desk.signals.models import create_views, load_models
     create_views(fresh_db, load_models())
     kept = {r[0] for r in fresh_db.execute("select trade_id from stg_market_trades").fetchall()}
     assert kept == {"ok"}

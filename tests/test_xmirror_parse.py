@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.items import PayloadError
-from tasks.sources.xmirror import MirrorUnavailable, instance_rss_url, parse_nitter_rss
+from signal_desk.items import PayloadError
+from signal_desk.sources.xmirror import MirrorUnavailable, instance_rss_url, parse_nitter_rss
 
 FIXTURES = Path(__file__).parent / "fixtures" / "xmirror"
 

@@ -1,4 +1,0 @@
-"""Story-level signal tables: annotation, story grouping, and the SQL models over them."""
-from tasks.signals.run import compute_signals, recompute
-
-__all__ = ["compute_signals", "recompute"]

@@ -1,5 +1,0 @@
-from tasks.items import PayloadError
-
-
-class NotAFeed(PayloadError):
-    """The fetched document is not an RSS/Atom feed (an HTML page, an error page, garbage)."""

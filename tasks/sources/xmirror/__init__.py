@@ -1,5 +1,0 @@
-"""X (Twitter) accounts read through Nitter-style mirrors' RSS (`/<account>/rss`)."""
-from tasks.sources.xmirror.exceptions import MirrorUnavailable
-from tasks.sources.xmirror.parse import instance_rss_url, parse_nitter_rss
-
-__all__ = ["MirrorUnavailable", "instance_rss_url", "parse_nitter_rss"]
