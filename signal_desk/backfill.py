@@ -20,7 +20,8 @@ from signal_desk.db import as_utc, utcnow
 from signal_desk.http import FetchError, Fetcher, FetchPolicy
 from signal_desk.ingest import SourceParse, fetch_sources
 from signal_desk.items import PayloadError
-from signal_desk.landing import FetchRecord, QuarantineRow, land_markets, quarantine
+from signal_desk.items import FetchRecord, QuarantineRow
+from signal_desk.landing import land_markets, quarantine
 from signal_desk.sources.fetching import SourceFetch
 from signal_desk.sources.kalshi import parse as kalshi_parse
 from signal_desk.sources.manifold import parse as manifold_parse

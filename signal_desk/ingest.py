@@ -15,7 +15,7 @@ import duckdb
 from signal_desk.config import Config, Source, redact_secrets
 from signal_desk.http import FetchError, Fetcher, FetchPolicy
 from signal_desk.items import Item, PayloadError
-from signal_desk.landing import FetchRecord, QuarantineRow
+from signal_desk.items import FetchRecord, QuarantineRow
 from signal_desk.sources.fetching import SourceFetch
 
 

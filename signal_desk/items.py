@@ -2,7 +2,9 @@
 
 Each source package parses its own payloads into its own types and converts them to
 `Item` (a post, tweet or feed entry) or to `Market` / `OddsPoint` (prediction markets).
-Landing only ever sees these.
+Landing only ever sees these, and the records of what was fetched (`FetchRecord`), set aside
+(`QuarantineRow`) or left to resume (`TradeWindow`). Nothing here imports DuckDB or pandas, so a
+source package depends on this module alone.
 """
 from __future__ import annotations
 
@@ -136,3 +138,35 @@ class PayloadError(ValueError):
         self.locator = locator
         where = " ".join(p for p in (source, locator) if p)
         super().__init__(f"{where}: {reason}" if where else reason)
+
+
+@dataclass(slots=True)
+class FetchRecord:
+    """One fetch as landed in raw_fetches (+ its body in raw_bodies)."""
+
+    source_id: str
+    url: str
+    fetched_at: datetime
+    status_code: int | None
+    body: bytes | None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class QuarantineRow:
+    table_name: str
+    check_name: str
+    reason: str
+    source_id: str | None = None
+    record_key: str | None = None
+    payload: str | None = None
+
+
+@dataclass(slots=True)
+class TradeWindow:
+    """How far one run's trade fetch of a market got: done, or stopped with the venue's cursor to resume."""
+
+    venue: str
+    market_id: str
+    min_ts: int | None                 # the window's start (unix seconds) as asked
+    resume_cursor: str | None = None   # set when the window is not finished

@@ -23,7 +23,7 @@ import pandas as pd
 from signal_desk import db
 from signal_desk.db import sha256_text, utcnow
 from signal_desk.failpoints import failpoint
-from signal_desk.items import Item, Market, MarketTrade, OddsPoint
+from signal_desk.items import FetchRecord, Item, Market, MarketTrade, OddsPoint, QuarantineRow, TradeWindow
 
 ITEM_COLUMNS = [
     "source_id", "item_id", "kind", "url", "published_at", "text", "author", "views",
@@ -34,28 +34,6 @@ _ITEM_FIELDS = [f.name for f in fields(Item)]
 # What a landing of an already landed item may change (the kind stays as first landed).
 _UPDATED_COLUMNS = [c for c in ITEM_COLUMNS if c not in ("source_id", "item_id", "kind", "content_sha256")]
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class FetchRecord:
-    """One fetch as landed in raw_fetches (+ its body in raw_bodies)."""
-
-    source_id: str
-    url: str
-    fetched_at: datetime
-    status_code: int | None
-    body: bytes | None
-    error: str | None = None
-
-
-@dataclass(slots=True)
-class QuarantineRow:
-    table_name: str
-    check_name: str
-    reason: str
-    source_id: str | None = None
-    record_key: str | None = None
-    payload: str | None = None
 
 
 def land_fetches(con: duckdb.DuckDBPyConnection, run_id: str, fetches: list[FetchRecord]) -> int:
@@ -311,16 +289,6 @@ def land_markets(con: duckdb.DuckDBPyConnection, run_id: str, markets: list[Mark
 
     new_odds = db.transaction(con, write, what=f"landing {len(markets)} markets and {len(odds)} odds points")
     return len(markets), new_odds
-
-
-@dataclass(slots=True)
-class TradeWindow:
-    """How far one run's trade fetch of a market got: done, or stopped with the venue's cursor to resume."""
-
-    venue: str
-    market_id: str
-    min_ts: int | None                 # the window's start (unix seconds) as asked
-    resume_cursor: str | None = None   # set when the window is not finished
 
 
 def land_trades(con: duckdb.DuckDBPyConnection, run_id: str, trades: list[MarketTrade], windows: list[TradeWindow],

@@ -15,7 +15,7 @@ import duckdb
 from signal_desk.config import Config, MarketRef, Watchlist
 from signal_desk.http import FetchError, Fetcher, FetchPolicy
 from signal_desk.items import PayloadError
-from signal_desk.landing import FetchRecord, QuarantineRow, TradeWindow
+from signal_desk.items import FetchRecord, QuarantineRow, TradeWindow
 from signal_desk.sources import kalshi, manifold, polymarket  # noqa: F401  (packages)
 from signal_desk.sources.kalshi import constants as kc, parse as kp
 from signal_desk.sources.manifold import constants as mc, parse as mp

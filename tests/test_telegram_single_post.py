@@ -8,7 +8,7 @@ import pytest
 from signal_desk import landing
 from signal_desk.config import load_config
 from signal_desk.ingest import parse_fetches
-from signal_desk.landing import FetchRecord
+from signal_desk.items import FetchRecord
 from signal_desk.sources.fetching import SourceFetch
 from signal_desk.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
 from signal_desk.sources.telegram.parse import parse

@@ -12,7 +12,7 @@ import pytest
 from signal_desk import landing
 from signal_desk.config import Register
 from signal_desk.items import Item, Market, MarketTrade, OddsPoint
-from signal_desk.landing import FetchRecord
+from signal_desk.items import FetchRecord
 from signal_desk.validate.run import gx_validator, summary_markdown, validate_run
 from signal_desk.validate.suites import TABLES, SuiteError, load_suite, load_suites
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from signal_desk.landing import FetchRecord
+from signal_desk.items import FetchRecord
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ SOURCES = [("alalamarabic", "telegram", "state-aligned", "ar"), ("iriran_militar
 def _land_run(con, run_clock: datetime, n_items: int) -> str:
     from signal_desk import landing
     from signal_desk.items import Item, Market, OddsPoint
-    from signal_desk.landing import FetchRecord
+    from signal_desk.items import FetchRecord
 
     run_id = landing.start_run(con, "bench", run_clock)
     items = []

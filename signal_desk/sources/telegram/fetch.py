@@ -7,7 +7,7 @@ recorded as a gap, so a later run fills it and nothing between two runs is skipp
 from __future__ import annotations
 
 from signal_desk.http import FetchError, Fetcher
-from signal_desk.landing import FetchRecord
+from signal_desk.items import FetchRecord
 from signal_desk.sources.fetching import SourceFetch
 from signal_desk.sources.telegram.parse import scan
 
