@@ -4,94 +4,30 @@ posts already landed adds nothing twice and an edited post keeps its history.
 """
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from datetime import datetime
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 from prefect.utilities.annotations import quote
 
-from flows.hourly import (FETCH_TIMEOUT_S, MINUTE, VALIDATE_TIMEOUT_S, RunFailed, close_run, every_source_failed,
-                          land_items_task, land_raw_task, parse_task, source_table, start_run_or_failed)
 from flows.policies import policy as fetch_policy
 from flows.run_names import backfill_run_name
 from signal_desk import db, landing
-from signal_desk.backfill import (Coverage, check_range, coverage_note, fetch_range, keep_range, progress_line,
-                            resolve_sources)
-from signal_desk.config import Config, load_config
-from signal_desk.http import FetchPolicy
-from signal_desk.progress import Steps
-from signal_desk.sources.fetching import SourceFetch
+from signal_desk.backfill import Coverage, check_range, coverage_note, keep_range, resolve_sources
+from signal_desk.config import load_config
+from tasks.artifacts import backfill_markdown, source_table
+from tasks.fetch import fetch_range_task
+from tasks.land import land_items_task, land_raw_task
+from tasks.parse import parse_task
+from tasks.runs import RunFailed, close_run, every_source_failed, start_run_or_failed
+from tasks.validate import validate_task
 
-
-# A backfill pages back up to `page_cap` pages per channel (50 by default, five times an hourly run's),
-# and is started by hand, so its bound is hours rather than the hourly run's minutes.
-BACKFILL_TIMEOUT_S = 6 * 60 * MINUTE
-FETCH_RANGE_TIMEOUT_S = 5 * 60 * MINUTE
-
-
-@task(name="fetch-range", retries=1, retry_delay_seconds=10, cache_policy=NO_CACHE,
-      timeout_seconds=FETCH_RANGE_TIMEOUT_S)
-def fetch_range_task(cfg: Config, source_ids: list[str], start: datetime, end: datetime, policy: FetchPolicy,
-                     page_cap: int) -> tuple[list[SourceFetch], list[Coverage]]:
-    log = get_run_logger()
-    # Paging channels back is the long part: one progress step per source, saying how far back it got.
-    with Steps(len(source_ids), "backfill source") as steps:
-        fetches, coverage = asyncio.run(fetch_range(
-            cfg, [cfg.source(s) for s in source_ids], start=start, page_cap=page_cap, policy=policy,
-            on_source_done=lambda cov: steps.done(progress_line(cov, start, end))))
-    log.info("fetched %d pages from %d sources", sum(len(f.pages) for f in fetches), len(fetches))
-    for f in fetches:
-        if f.error:
-            log.error("%s: %s", f.source_id, f.error)
-    return fetches, coverage
-
-
-@task(name="validate", cache_policy=NO_CACHE, timeout_seconds=VALIDATE_TIMEOUT_S)
-def validate_task(cfg: Config, db_path: str, run_id: str) -> dict:
-    """The hourly run's expectations over the backfilled rows; failing rows are quarantined. No drift
-    check: a backfill's volume says nothing about a source's health."""
-    from signal_desk.validate.run import gx_validator, validate_run
-    log = get_run_logger()
-    gx_validator()   # import GX and build the context before taking the write lock
-    sources = [s.model_dump() for s in cfg.sources_file.sources]
-    with db.writer(db_path) as con:
-        summary = db.retrying_conflicts(lambda: validate_run(con, run_id, now=db.utcnow(), sources=sources),
-                                        what="recording validation")
-        by_source = landing.quarantined_by_source(con, run_id, "validate")
-    log.info("validated %s; %d rows quarantined, %d critical failures, %d warnings",
-             ", ".join(f"{n} {t}" for t, n in summary.as_dict()["rows"].items()) or "no rows",
-             summary.quarantined, len(summary.critical), len(summary.warnings))
-    for line in summary.warnings:
-        log.warning("validation: %s", line)
-    if summary.critical:
-        for line in summary.critical:
-            log.error("validation (critical): %s", line)
-        summary.raise_for_critical()
-    return {**summary.as_dict(), "quarantined_by_source": by_source}
-
-
-def summary_markdown(run_id: str, start: datetime, end: datetime, rows: list[dict], coverage: list[Coverage],
-                     notes: list[str]) -> str:
-    by_id = {c.source_id: c for c in coverage}
-    lines = [f"# Backfill `{run_id}`", "",
-             f"range **{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC**", "",
-             "| source | kind | pages | oldest post seen | reached start | new | updated | status |",
-             "|---|---|---:|---|---|---:|---:|---|"]
-    for r in rows:
-        c = by_id.get(r["source_id"])
-        oldest = f"{c.oldest_seen:%Y-%m-%d %H:%M}" if c and c.oldest_seen else "–"
-        reached = "yes" if c and c.reached_start else "**no**"
-        status = r["status"] + (f": {r['error']}" if r.get("error") else "")
-        lines.append(f"| {r['source_id']} | {r['kind']} | {r['pages_fetched']} | {oldest} | {reached} | "
-                     f"{r['items_new']} | {r['items_updated']} | {status.replace('|', '/')} |")
-    if notes:
-        lines += ["", "**Not complete:**", ""] + [f"- {n}" for n in notes]
-    return "\n".join(lines)
+# Started by hand, and pages back up to `page_cap` pages per channel (50 by default, five times an
+# hourly run's), so its bound is hours rather than the hourly run's minutes.
+BACKFILL_TIMEOUT_S = 6 * 60 * 60
 
 
 @flow(name="backfill", flow_run_name=backfill_run_name, log_prints=True, timeout_seconds=BACKFILL_TIMEOUT_S)
@@ -134,7 +70,7 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
         notes = [n for c in coverage if (n := coverage_note(c, start))]
         for note in notes:
             log.warning(note)
-        summary["validation"] = validate_task(cfg, db_path, run_id)
+        summary["validation"] = validate_task(cfg, db_path, run_id, None, drift=False)
         if failure := every_source_failed(rows):
             status, summary["error"] = "failed", failure
     except Exception as error:
@@ -147,7 +83,7 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
             if snapshot_error := close_run(db_path, run_id, status, summary):
                 status, summary["status"], summary["error"] = "failed", "failed", snapshot_error
         finally:
-            create_markdown_artifact(summary_markdown(run_id, start, end, rows, coverage, notes),
+            create_markdown_artifact(backfill_markdown(run_id, start, end, rows, coverage, notes),
                                      key="backfill-summary", description=f"backfill {run_id}")
             create_table_artifact(source_table(rows, summary), key="backfill-sources",
                                   description=f"backfill {run_id}: pages, new items, edits, quarantined rows "

@@ -52,7 +52,7 @@ def expected_failures() -> tuple[type[BaseException], ...]:
 # their exit code comes back. (name, module, function, one-line help). The `run` script starts the first
 # three itself; they are here to be listed, and for `python -m flows.cli`.
 _STARTERS = [
-    ("demo", "flows.demo", "main", "replay the built-in news day through the local mirror into var/demo.duckdb"),
+    ("demo", "mirror.demo", "main", "replay the built-in news day through the local mirror into var/demo.duckdb"),
     ("test", "pytest", "main", "the test suite (pytest; e.g. ./run test -q tests/test_check.py)"),
     ("bench", "bench.__main__", "main", "benchmarks: prints a table, writes bench/results/latest.json"),
 ]

@@ -1,4 +1,4 @@
-"""What a flow run is called in Prefect, and which flow run is running.
+"""What a flow run is called in Prefect.
 
 Prefect names a run when it starts, by calling the flow's `flow_run_name` with the run's parameters in
 its context (those given explicitly; the flow's defaults are not among them). A name is a label, so a
@@ -30,11 +30,6 @@ def _never_failing(flow_name: str) -> Callable[[Callable[[], str]], Callable[[],
                 return flow_name
         return safe
     return wrap
-
-
-def current_flow_run_id() -> str | None:
-    """The Prefect flow run this code runs in (from a flow or one of its tasks); None outside Prefect."""
-    return flow_run.get_id()
 
 
 def _parameters() -> dict[str, Any]:
@@ -100,7 +95,7 @@ def recompute_run_name() -> str:
 def report_run_name() -> str:
     """'report us-iran-talks 2026-06-28 06:00 – 2026-07-01 06:00 UTC': the watch list and the window the
     run builds, which ends at as_of or else at the watch list's latest scheduled time (from its config)."""
-    from flows.report import load_watchlist, scheduled_window_end
+    from signal_desk.report.schedule import load_watchlist, scheduled_window_end
     p = _parameters()
     watchlist_id = p.get("watchlist_id", "?")
     end = _utc(p.get("as_of"))

@@ -12,20 +12,19 @@ a date) with the current watch lists and rebuild every story's marts. Story assi
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Failed, State
+from prefect.states import Failed
 
-from flows.hourly import alerts_task
 from flows.policies import policy as fetch_policy
-from flows.run_names import current_flow_run_id, recompute_run_name, signals_run_name
+from flows.run_names import recompute_run_name, signals_run_name
 from signal_desk import db, landing
 from signal_desk.config import load_config
 from signal_desk.signals.run import compute_signals, recompute
+from tasks.alerts import alerts_task
+from tasks.signals import RunStopped, latest_run_clock, recorded_run
 
 
 MINUTE = 60
@@ -36,70 +35,16 @@ SIGNALS_TIMEOUT_S = 50 * MINUTE
 RECOMPUTE_TIMEOUT_S = 6 * 60 * MINUTE
 
 
-def _unreachable(db_path: str, flow_name: str, as_of: datetime | None, error: db.DatabaseLocked) -> State:
-    """The database is held by another process: note the attempt beside it, fail in one line."""
-    landing.record_unreachable_run(db_path, flow_name, as_of, str(error), prefect_flow_run_id=current_flow_run_id())
-    return Failed(message=str(error))
-
-
-def _publish(db_path: str, run_id: str, summary: dict) -> str | None:
-    """Publish the snapshot; if it cannot be, record the run as failed and return why."""
-    try:
-        db.publish_snapshot(db_path)
-    except db.SnapshotError as error:
-        with db.writer(db_path) as con:
-            landing.finish_run(con, run_id, "failed", {**summary, "error": str(error)})
-        return str(error)
-    return None
-
-
-def _latest_run_clock(con) -> datetime:
-    """The clock of the latest run recorded, so a replayed history keeps its own clock."""
-    row = con.execute("select max(as_of) from runs where as_of is not null").fetchone()
-    return row[0] if row and row[0] else db.utcnow()
-
-
-def _recorded_run(db_path: str, flow_name: str, as_of: datetime | None, what: str,
-                  work: Callable[[Any, str, datetime | None], dict],
-                  default_clock: Callable[[Any], datetime] | None = None) -> tuple[str, datetime | None, dict] | State:
-    """`work(con, run_id, as_of)` as one recorded run: started and finished in `runs` (failed, with the
-    error, when it raises), retried whole on a lake's commit conflict, then the snapshot published.
-    Returns (run id, clock, summary), or a Failed state when the database is held or the snapshot
-    cannot be published (both recorded first)."""
-    log = get_run_logger()
-    try:
-        with db.writer(db_path) as con:
-            landing.import_unrecorded_runs(con, db_path)
-            if as_of is None and default_clock is not None:
-                as_of = default_clock(con)
-            run_id = landing.start_run(con, flow_name, as_of, prefect_flow_run_id=current_flow_run_id())
-            log.info("opened run %s (Prefect flow run %s), as of %s", run_id, current_flow_run_id(), as_of or "now")
-            try:
-                summary = db.retrying_conflicts(lambda: work(con, run_id, as_of), what=what)
-            except Exception as e:
-                landing.finish_run(con, run_id, "failed", {"error": f"{type(e).__name__}: {e}"})
-                raise
-            landing.finish_run(con, run_id, "completed", {"signals": summary})
-    except db.DatabaseLocked as error:
-        return _unreachable(db_path, flow_name, as_of, error)
-    if failure := _publish(db_path, run_id, {"signals": summary}):
-        return Failed(message=f"{flow_name} run {run_id}: {failure}")
-    log.info("closed run %s: %d items annotated, %d grouped, %d new stories, %d stories recomputed; "
-             "snapshot published", run_id, summary.get("items_annotated", 0), summary.get("items_grouped", 0),
-             summary.get("stories_new", 0), summary.get("stories_in_scope", 0))
-    return run_id, as_of, summary
-
-
 @flow(name="signals", flow_run_name=signals_run_name, log_prints=True, timeout_seconds=SIGNALS_TIMEOUT_S)
 def signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None) -> dict:
     """config_dir: folder with sources.yaml and watchlists.yaml. db_path: the database (a DuckDB file or a
     `ducklake:` setting). as_of: the clock the marts report against (default now)."""
     log = get_run_logger()
     cfg = load_config(config_dir)
-    done = _recorded_run(db_path, "signals", as_of, "computing signals",
-                         lambda con, run_id, clock: compute_signals(con, cfg, run_id, clock))
-    if isinstance(done, State):
-        return done
+    done = recorded_run(db_path, "signals", as_of, "computing signals",
+                        lambda con, run_id, clock: compute_signals(con, cfg, run_id, clock))
+    if isinstance(done, RunStopped):
+        return Failed(message=done.message)
     run_id, clock, summary = done
     log.info("signals: %s", {k: v for k, v in summary.items() if not isinstance(v, (dict, list))})
     # In the several-workers layout the hourly runs leave the signals, and so their alerts, to this flow.
@@ -120,11 +65,11 @@ def recompute_signals(config_dir: str = "config", db_path: str = str(db.DEFAULT_
     against (default: that of the latest run recorded, so a replayed history keeps its own clock)."""
     log = get_run_logger()
     cfg = load_config(config_dir)
-    done = _recorded_run(db_path, "recompute-signals", as_of, "recomputing signals",
-                         lambda con, run_id, clock: recompute(con, cfg, run_id, clock, since),
-                         default_clock=_latest_run_clock)
-    if isinstance(done, State):
-        return done
+    done = recorded_run(db_path, "recompute-signals", as_of, "recomputing signals",
+                        lambda con, run_id, clock: recompute(con, cfg, run_id, clock, since),
+                        default_clock=latest_run_clock)
+    if isinstance(done, RunStopped):
+        return Failed(message=done.message)
     run_id, as_of, summary = done
     log.info("recomputed signals: %s", summary)
     create_markdown_artifact(

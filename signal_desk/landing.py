@@ -13,7 +13,7 @@ import os
 import uuid
 import zlib
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -497,3 +497,49 @@ def record_source_runs(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[d
         """), what=f"recording {len(df)} sources of run {run_id}")
     finally:
         con.unregister("incoming_run_sources")
+
+
+def record_gaps(con: duckdb.DuckDBPyConnection, opened: list[tuple[str, int, int]]) -> None:
+    """Keep (source_id, before_id, until_id) ranges a run could not reach, for the next run to fill."""
+    if opened:
+        db.transaction(con, lambda: con.executemany("""
+            merge into source_gaps
+            using (select ? as source_id, ? as before_id, ? as until_id, ? as noted_at) as n
+            using (source_id, before_id)
+            when matched then update set until_id = n.until_id, noted_at = n.noted_at
+            when not matched then insert by name
+        """, [[source_id, before, until, utcnow()] for source_id, before, until in opened]), what="recording gaps")
+
+
+def delete_filled_gaps(con: duckdb.DuckDBPyConnection, filled: list[tuple[str, int]]) -> None:
+    if filled:
+        db.transaction(con, lambda: con.executemany(
+            "delete from source_gaps where source_id = ? and before_id = ?", [list(f) for f in filled]),
+            what="deleting filled gaps")
+
+
+def land_parsed_sources(con: duckdb.DuckDBPyConnection, run_id: str, fetches: list,
+                        parsed: list) -> tuple[list[dict], list[tuple[str, int, int]]]:
+    """Land what the sources' parse step made of their fetches (`SourceFetch`, `SourceParse`): gaps,
+    items, quarantined rows, and one `run_sources` row per source. Returns those rows and the gaps
+    opened, (source_id, before_id, until_id).
+
+    New gaps are written before the items (which move the cursor past them) and filled gaps are deleted
+    only after, so a crash in between re-fetches a range rather than skipping it."""
+    opened = [(f.source_id, before, until) for f in fetches for before, until in f.gaps_opened]
+    record_gaps(con, opened)
+    failpoint("before-land-items")
+    stats = land_items(con, run_id, [(p.kind, it) for p in parsed for it in p.items])
+    failpoint("after-land-items")
+    delete_filled_gaps(con, [(f.source_id, before) for f in fetches for before in f.gaps_closed
+                             if before not in {b for b, _ in f.gaps_opened}])
+    quarantine(con, run_id, "parse", [r for p in parsed for r in p.rejects])
+    pages = {f.source_id: len(f.pages) for f in fetches}
+    rows = []
+    for p in parsed:
+        s = stats.get(p.source_id, {})
+        rows.append(dict(source_id=p.source_id, kind=p.kind, pages_fetched=pages.get(p.source_id, 0),
+                         items_parsed=len(p.items), items_new=s.get("new", 0), items_updated=s.get("updated", 0),
+                         rejects=len(p.rejects), status=p.status, error=p.error))
+    record_source_runs(con, run_id, rows)
+    return rows, opened

@@ -27,7 +27,7 @@ def fresh_db(tmp_path):
 def demo_db(tmp_path_factory):
     """The embedded demo, replayed once per test session through the real mirror and flows.
     Yields the path of the read-only snapshot it published."""
-    from flows.demo import run_demo
+    from mirror.demo import run_demo
     from signal_desk import db
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     before = {k: os.environ.get(k) for k in ("MIRROR_URL", "DESK_SMTP_HOST", "DESK_SMTP_PORT")}

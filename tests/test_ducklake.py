@@ -263,7 +263,7 @@ def rows(con, sql: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_the_demo_on_a_lake_gives_the_same_signal_tables_as_on_a_file(lake, demo_db, tmp_path):
-    from flows.demo import run_demo
+    from mirror.demo import run_demo
     run_demo(lake, tmp_path / "alerts-inbox", quiet=True)
     tables = {
         "items": "select source_id, item_id, text, edited from items",

@@ -299,7 +299,7 @@ def test_bytes_that_are_not_utf8_are_replaced_and_the_rest_of_the_page_is_intact
 def test_the_report_shows_hostile_posts_as_escaped_text(landed):
     """The report built from these items: no element a mail client would run or load from the posts."""
     from html.parser import HTMLParser
-    from flows.report import load_watchlist
+    from signal_desk.report.schedule import load_watchlist
     from flows.signals import recompute_signals
     from signal_desk import db as desk_db
     from signal_desk.report.build import build_report

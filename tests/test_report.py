@@ -24,7 +24,7 @@ REPORT_END = datetime(2026, 7, 1, 18, 5, tzinfo=timezone.utc)   # the demo's las
 
 
 def build(demo_db, watchlist_id: str = "us-iran-talks", end: datetime = REPORT_END, since=None):
-    from flows.report import load_watchlist
+    from signal_desk.report.schedule import load_watchlist
     from signal_desk.report.build import build_report
     wl = load_watchlist(DEMO_CONFIG, watchlist_id)
     con = db.connect(demo_db, read_only=True)
@@ -457,7 +457,7 @@ def test_the_chart_is_a_small_png_with_labels_of_at_least_12_px_on_a_phone(repor
 
 
 def test_window_end_defaults_to_the_watch_lists_last_scheduled_time():
-    from flows.report import load_watchlist, scheduled_window_end
+    from signal_desk.report.schedule import load_watchlist, scheduled_window_end
     wl = load_watchlist(DEMO_CONFIG, "us-iran-talks")        # 07:00 daily, Europe/London (UTC+1 in summer)
     at = lambda *a: datetime(*a, tzinfo=timezone.utc)    # noqa: E731
     assert scheduled_window_end(wl, at(2026, 7, 1, 18, 5)) == at(2026, 7, 1, 6, 0)
@@ -484,7 +484,7 @@ def test_smtp_settings_come_from_the_environment_and_hide_the_password():
 
 
 def test_a_database_without_the_marts_gives_a_clear_error(tmp_path):
-    from flows.report import load_watchlist
+    from signal_desk.report.schedule import load_watchlist
     from signal_desk.report.build import ReportDataError, build_report
     con = db.connect(tmp_path / "empty.duckdb")
     try:

@@ -24,7 +24,7 @@ MAX_EML_BYTES = 300 * 1024
 
 @pytest.fixture(scope="module")
 def received_html(demo_db, tmp_path_factory) -> Path:
-    from flows.report import demo_report
+    from mirror.demo import demo_report
     folder = tmp_path_factory.mktemp("phone")
     return demo_report(copy_db(demo_db, folder), REPORT_END, folder / "out")
 

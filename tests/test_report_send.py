@@ -205,7 +205,8 @@ def test_a_server_answering_try_later_keeps_the_report_pending_and_fails_the_run
 
 
 def test_a_post_with_script_tags_arrives_as_text(desk_db, demo_db, smtp):
-    from flows.report import load_watchlist, render_email
+    from signal_desk.report.message import render_email
+    from signal_desk.report.schedule import load_watchlist
     from signal_desk.report.build import build_report
     from signal_desk.report.mail import parse, send_eml, smtp_settings
     con = db.connect(desk_db, read_only=True)
@@ -240,7 +241,8 @@ def test_smtp_settings_from_a_prefect_secret_block(monkeypatch):
 
 
 def test_the_report_flow_and_its_tasks_have_time_bounds():
-    from flows.report import archive_task, build_task, report, send_task
+    from flows.report import report
+    from tasks.report import archive_task, build_task, send_task
     bounds = {f.name: f.timeout_seconds for f in (report, build_task, archive_task, send_task)}
     assert all(bounds.values()), bounds
     # the run as a whole outlasts any one step, so a hung step fails as that step

@@ -1,4 +1,4 @@
-"""The embedded demo: replay 28 June - 1 July 2026 (Iran skips technical talks with the US) through the
+"""The embedded demo: the product run against the mirror. Replay 28 June - 1 July 2026 (Iran skips technical talks with the US) through the
 local mirror, running the hourly pipeline at each of the scenario's clock times, then the report. The
 hourly runs' signal alerts and the report go to a real SMTP server on 127.0.0.1, which saves them as .eml.
 
@@ -14,11 +14,14 @@ from datetime import datetime
 from pathlib import Path
 
 from flows.hourly import hourly
+from flows.report import report
 from mirror.scenario import load_scenario
 from mirror.server import MirrorServer
 from mirror.smtp import LocalSmtpServer
 from signal_desk import db
+from signal_desk.config import WatchlistsFile, load_model
 from signal_desk.progress import Steps
+from signal_desk.report.mail import parse, save_message
 
 DEMO_CONFIG = "config/demo"
 EXAMPLE_QUERY = """\
@@ -81,6 +84,26 @@ def alert_lines(run_times: list[datetime], summaries: list[dict]) -> list[str]:
             for a in (s.get("alerts") or {}).get("lines", []) if a["status"] == "sent"]
 
 
+def demo_report(db_path: str | Path, as_of: datetime, out_dir: str | Path) -> Path:
+    """Send the demo's reports to a real SMTP server on 127.0.0.1 and save what it received
+    (<watchlist>.eml, <watchlist>.html and its chart files) in out_dir. Returns the first watch list's HTML."""
+    out_dir = Path(out_dir)
+    config_dir = Path(__file__).resolve().parent.parent / DEMO_CONFIG
+    wls = load_model(config_dir / "watchlists.yaml", WatchlistsFile).watchlists
+    with LocalSmtpServer(out_dir / "inbox") as smtp, smtp.as_desk_mail():
+        for wl in wls:
+            report(wl.id, config_dir=str(config_dir), db_path=str(db_path), as_of=as_of,
+                   archive_dir=str(out_dir / "archive"))
+        received = smtp.received
+    pages = {}
+    for msg in received:
+        watchlist_id = parse(msg.data)["X-Desk-Watchlist"]
+        pages[watchlist_id] = save_message(msg.data, out_dir, watchlist_id)
+    if wls[0].id not in pages:
+        raise RuntimeError(f"the local SMTP server received no report for {wls[0].id}")
+    return pages[wls[0].id]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Replay the demo scenario through the local mirror.")
     ap.add_argument("--db", default="var/demo.duckdb",
@@ -92,7 +115,6 @@ def main(argv: list[str] | None = None) -> None:
     result = run_demo(db_path, inbox)
     print(f"\nsignal alerts, as the local SMTP server received them ({len(result['alerts'])}, saved in {inbox}/):")
     print("\n".join(alert_lines(result["run_times"], result["runs"])) or "  none")
-    from flows.report import demo_report
     html = demo_report(db_path, result["as_of"], Path("var/demo-report"))
     print(f"\nthe report, as the local SMTP server received it: {html}")
     snap = db.snapshot_path(db_path)
