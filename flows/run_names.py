@@ -14,6 +14,8 @@ from typing import Any
 
 from prefect.runtime import flow_run
 
+from signal_desk.clock import parse_utc
+
 MAX_NAMED_SOURCES = 3
 
 
@@ -36,20 +38,8 @@ def _parameters() -> dict[str, Any]:
     return flow_run.get_parameters() or {}
 
 
-def _utc(value: Any) -> datetime | None:
-    """A parameter as a UTC time: a datetime when the flow is called, an ISO string from a deployment."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
 def _minute(value: Any, default: str) -> str:
-    when = _utc(value)
+    when = parse_utc(value)
     return f"{when:%Y-%m-%d %H:%M} UTC" if when else default
 
 
@@ -98,7 +88,7 @@ def report_run_name() -> str:
     from signal_desk.report.schedule import load_watchlist, scheduled_window_end
     p = _parameters()
     watchlist_id = p.get("watchlist_id", "?")
-    end = _utc(p.get("as_of"))
+    end = parse_utc(p.get("as_of"))
     try:
         wl = load_watchlist(p.get("config_dir", "config"), watchlist_id)
     except Exception:   # a bad config fails the run itself, with its own message

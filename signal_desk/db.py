@@ -29,12 +29,12 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import duckdb
 
+from signal_desk.clock import as_utc, utcnow  # noqa: F401 -- callers write db.utcnow(), db.as_utc()
 from signal_desk.config import env_seconds
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -79,15 +79,6 @@ class SnapshotError(StorageError):
 
 def is_lake(target: Path | str) -> bool:
     return str(target).startswith(LAKE_PREFIX)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An instant in UTC; a naive one (from the command line, a form, a naive column) is taken as UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def migrations() -> list[Path]:

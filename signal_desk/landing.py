@@ -21,7 +21,8 @@ import duckdb
 import pandas as pd
 
 from signal_desk import db
-from signal_desk.db import sha256_text, utcnow
+from signal_desk.clock import utcnow
+from signal_desk.db import sha256_text
 from signal_desk.failpoints import failpoint
 from signal_desk.items import FetchRecord, Item, Market, MarketTrade, OddsPoint, QuarantineRow, TradeWindow
 

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import duckdb
 
 from signal_desk.config import Watchlist
-from signal_desk.db import as_utc
+from signal_desk.clock import as_utc
 
 MAX_STORIES = 5            # stories shown in full (those making the list's claims first); the rest by headline
 MAX_STATEMENTS = 200       # timeline rows read per story (the first report and the most recent ones)

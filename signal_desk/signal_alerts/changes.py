@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 import duckdb
 
 from signal_desk.config import SIGNAL_LEVELS, Config, Watchlist
-from signal_desk.db import as_utc, transaction, utcnow
+from signal_desk.clock import as_utc, utcnow
+from signal_desk.db import transaction
 from signal_desk.signal_alerts.ledger import WENT_OUT
 from signal_desk.signal_alerts.message import Change, SignalNow, read_signal, render, subject, webhook_body
 

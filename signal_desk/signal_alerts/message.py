@@ -9,7 +9,7 @@ from datetime import datetime
 import duckdb
 
 from signal_desk.config import Signal, Watchlist
-from signal_desk.db import as_utc
+from signal_desk.clock import as_utc
 from signal_desk.report.build import VENUE_NAMES
 from signal_desk.report.render import (FONT, S_MUTED, bidi_block, bidi_inline, esc, fmt_move, fmt_prob,
                                  fmt_time, link, name, quoted, quoted_plain, safe_href, shorten, text_plain,

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from signal_desk.config import Config
-from signal_desk.db import rollback_if_open, utcnow
+from signal_desk.clock import utcnow
+from signal_desk.db import rollback_if_open
 from signal_desk.embeddings import DIM as EMBEDDING_DIM
 from signal_desk.embeddings import MODEL as EMBEDDING_MODEL
 from signal_desk.embeddings import embed

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from signal_desk.db import utcnow
+from signal_desk.clock import utcnow
 
 STATE_ID = "default"
 

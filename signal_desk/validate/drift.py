@@ -16,7 +16,8 @@ from datetime import datetime
 
 import duckdb
 
-from signal_desk.db import rollback_if_open, utcnow
+from signal_desk.clock import utcnow
+from signal_desk.db import rollback_if_open
 
 # field -> SQL condition under which an item "has" it
 TRACKED_FIELDS: dict[str, str] = {

@@ -22,7 +22,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from signal_desk.db import rollback_if_open, utcnow
+from signal_desk.clock import utcnow
+from signal_desk.db import rollback_if_open
 from signal_desk.items import QuarantineRow
 from signal_desk.landing import quarantine
 from signal_desk.validate.suites import EXPECTATIONS_DIR, TABLES, ExpectationSpec, SuiteSpec, load_suites
