@@ -22,7 +22,7 @@ from tasks.artifacts import backfill_markdown, source_table
 from tasks.fetch import fetch_range_task
 from tasks.land import land_items_task, land_raw_task
 from tasks.parse import parse_task
-from tasks.runs import RunFailed, close_run, every_source_failed, start_run_or_failed
+from tasks.runs import RunFailed, close_run, every_source_failed, expected_failures, start_run_or_failed
 from tasks.validate import validate_task
 
 # Started by hand, and pages back up to `page_cap` pages per channel (50 by default, five times an
@@ -139,7 +139,6 @@ def main(argv: list[str] | None = None) -> int:
               f"odds points, {m['rejected']} rejected elements quarantined")
         if a.start is None:
             return 0
-    from flows.cli import expected_failures
     try:
         s = backfill(a.start, a.end, a.sources, a.config, a.db, a.page_cap, a.politeness)
     except expected_failures() as error:

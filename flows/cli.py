@@ -36,18 +36,6 @@ DEFAULT_DB = "var/desk.duckdb"          # signal_desk.db.DEFAULT_DB, not importe
 DEFAULT_SQL_DB = "var/demo.snapshot.duckdb"     # what `./run demo` publishes
 
 
-def expected_failures() -> tuple[type[BaseException], ...]:
-    """Failures that are a run's outcome rather than a bug: each is one line, no traceback. A flow that
-    ends Failed after recording why (the database held by another process, every source failed, the
-    snapshot not published), a database setting that cannot be opened, or a configuration problem."""
-    from prefect.exceptions import FailedRun
-
-    from flows.hourly import RunFailed
-    from signal_desk.config import ConfigError
-    from signal_desk.db import StorageError
-    return FailedRun, RunFailed, StorageError, ConfigError
-
-
 # Commands that parse their own options: the rest of the line goes to them as it is (`--help` too), and
 # their exit code comes back. (name, module, function, one-line help). The `run` script starts the first
 # three itself; they are here to be listed, and for `python -m flows.cli`.
@@ -243,6 +231,7 @@ def _one_line_failures(command: str) -> Iterator[None]:
     try:
         yield
     except Exception as error:
+        from tasks.runs import expected_failures
         if not isinstance(error, expected_failures()):
             raise
         print(f"{command} failed: {error}", file=sys.stderr)

@@ -88,10 +88,10 @@ def _quote_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def apply_comments(con: duckdb.DuckDBPyConnection, relations: dict[str, Relation] | None = None, *,
-                   lake: bool = False) -> int:
-    """Set the documented comment on every table, view and column of the current schema that exists and
-    whose comment differs; returns how many were set. Relations not created yet (the marts before the
+def comment_statements(con: duckdb.DuckDBPyConnection, relations: dict[str, Relation] | None = None, *,
+                       lake: bool = False) -> list[str]:
+    """The statements that set the documented comment on every table, view and column of the current
+    schema that exists and whose comment differs. Relations not created yet (the marts before the
     first signals run) are skipped and get theirs when a later call finds them. A DuckLake keeps no
     comments on the columns of views (only on the views themselves), so on a lake those are left out."""
     relations = load() if relations is None else relations
@@ -120,7 +120,4 @@ def apply_comments(con: duckdb.DuckDBPyConnection, relations: dict[str, Relation
             if (rel.name, column) in column_comments and column_comments[(rel.name, column)] != meaning:
                 statements.append(f"comment on column {_quote_ident(rel.name)}.{_quote_ident(column)} "
                                   f"is {_quote_text(meaning)}")
-    if statements:
-        from signal_desk.db import transaction
-        transaction(con, lambda: [con.execute(s) for s in statements], what="commenting the tables")
-    return len(statements)
+    return statements

@@ -34,7 +34,7 @@ from typing import Iterator
 
 import duckdb
 
-from signal_desk.clock import as_utc, utcnow  # noqa: F401 -- callers write db.utcnow(), db.as_utc()
+from signal_desk.clock import as_utc, utcnow  # noqa: F401 -- re-exported: callers write db.utcnow(), db.as_utc()
 from signal_desk.config import env_seconds
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -117,12 +117,15 @@ def comment_tables(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> int
     """Put docs/tables.md's descriptions on the tables, views and columns as their comments (see
     signal_desk.data_dictionary); returns how many changed. A dictionary that cannot be read is a warning,
     not a failed run: the data is whole without its comments."""
-    from signal_desk.data_dictionary import DictionaryError, apply_comments
+    from signal_desk.data_dictionary import DictionaryError, comment_statements
     try:
-        return apply_comments(con, lake=lake)
+        statements = comment_statements(con, lake=lake)
     except (OSError, DictionaryError) as error:
         logging.getLogger(__name__).warning("the tables keep their previous comments: %s", error)
         return 0
+    if statements:
+        transaction(con, lambda: [con.execute(s) for s in statements], what="commenting the tables")
+    return len(statements)
 
 
 def _apply_migration(con: duckdb.DuckDBPyConnection, path: Path, sql: str, digest: str) -> bool:

@@ -61,6 +61,16 @@ def open_run(db_path: str, flow_name: str, as_of: datetime | None,
     return run_id, cursors
 
 
+def expected_failures() -> tuple[type[BaseException], ...]:
+    """Failures that are a run's outcome rather than a bug: each is one line, no traceback. A flow that
+    ends Failed after recording why (the database held by another process, every source failed, the
+    snapshot not published), a database setting that cannot be opened, or a configuration problem."""
+    from prefect.exceptions import FailedRun
+
+    from signal_desk.config import ConfigError
+    return FailedRun, RunFailed, db.StorageError, ConfigError
+
+
 def start_run_or_failed(db_path: str, flow_name: str, as_of: datetime | None,
                         source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | State:
     """open_run's (run_id, cursors), or the Failed state the flow ends in when the database is held."""
