@@ -23,7 +23,7 @@ Two labelled streams:
   (`bench.synthetic`, N Telegram channels posting 18-22 posts an hour, texts drawn from the demo
   scenario's English, Arabic and Persian posts), fed hour by hour (`--hours`, default 3); prints each
   hour's posts, grouping seconds, open stories and the saved state's size (JSON, and zlib-compressed as
-  signal_desk/signals/stories.py stores it).
+  signal_desk/stories/assign.py stores it).
 
 Each post's story is read after the last batch, following recorded merges. `--variants` picks what
 is measured: `text` (the grouper on text terms alone: `use_vectors=False`), `embedding` (a plain

@@ -521,7 +521,7 @@ def test_a_version_1_state_loads_and_its_stories_take_a_centroid_from_their_next
 
 
 def test_the_pipeline_passes_stored_embeddings_through():
-    from signal_desk.signals.stories import GroupingInput, _batch_item
+    from signal_desk.stories.assign import GroupingInput, _batch_item
 
     vector = np.zeros(512, dtype=np.float32)
     item = _batch_item(GroupingInput("src", "1", T0, "text", "en", ("e",), vector=vector))

@@ -34,7 +34,7 @@ from signal_desk.signals.annotate import Annotation, ItemText, annotate_all
 from signal_desk.signals.config_sync import sync_config
 from signal_desk.signals.lexicon import Lexicon, build_lexicon
 from signal_desk.signals.models import create_views, load_models, refresh_marts, reshaped_marts
-from signal_desk.signals.stories import GroupingInput, GroupingResult, assign_stories
+from signal_desk.stories.assign import GroupingInput, GroupingResult, assign_stories
 
 log = logging.getLogger(__name__)
 
