@@ -316,6 +316,30 @@ def test_an_item_seen_again_unchanged_is_not_validated_again_and_a_changed_one_i
         later, first)
 
 
+def test_a_quarantined_post_fixed_by_a_later_edit_comes_back_and_keeps_its_record(fresh_db, gx):
+    # Regression: a post set aside once stayed out of stg_items (and every mart) for good, even after
+    # an edit that passed validation, because nothing ever lifted its quarantine entry.
+    from signal_desk.signals.models import create_views, load_models
+    first = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
+    landing.land_items(fresh_db, first, [alalam("63001"), alalam("63010", ""), alalam("63011", "")])
+    assert validate_run(fresh_db, first, now=RUN_CLOCK, sources=SOURCES).quarantined == 2
+    create_views(fresh_db, load_models())
+
+    def staged() -> set[str]:
+        return {r[0] for r in fresh_db.execute("select item_id from stg_items").fetchall()}
+
+    assert staged() == {"63001"}
+    later = landing.start_run(fresh_db, "hourly", RUN_CLOCK + timedelta(hours=1))
+    kind, fixed = alalam("63010", "Araghchi: the talks in Muscat go ahead on Sunday.")
+    landing.land_items(fresh_db, later, [(kind, fixed), alalam("63011", "")])
+    summary = validate_run(fresh_db, later, now=RUN_CLOCK + timedelta(hours=1), sources=SOURCES)
+
+    assert summary.quarantined == 0 and staged() == {"63001", "63010"}    # 63011 is still blank: still out
+    assert fresh_db.execute("""
+        select record_key, run_id, released_run_id from quarantine where stage = 'validate' order by record_key
+    """).fetchall() == [("alalamarabic/63010", first, later), ("alalamarabic/63011", first, None)]
+
+
 def test_validating_a_run_again_replaces_its_results(fresh_db, gx):
     run = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
     landing.land_items(fresh_db, run, [alalam("63001"), alalam("63010", "")])

@@ -377,6 +377,7 @@ def validate_run(con: duckdb.DuckDBPyConnection, run_id: str, *, now: datetime,
     tables: dict[str, TableValidation] = {}
     failures: list[CheckFailure] = []
     quarantined: list[QuarantineRow] = []
+    passed: list[tuple[str, str]] = []     # (table, record_key) of the rows that passed every check
     results: list[tuple] = []
     for table in TABLES:
         suite = validator.suites[table]
@@ -391,6 +392,8 @@ def validate_run(con: duckdb.DuckDBPyConnection, run_id: str, *, now: datetime,
         rows = _quarantine_rows(suite, frame, outcomes)
         quarantined += rows
         summary.quarantined_rows = len({r.record_key for r in rows})
+        failing = {r.record_key for r in rows}
+        passed += [(table, key) for key in frame["record_key"].unique() if key not in failing]
         for outcome in outcomes:
             results.append(_result_row(run_id, table, outcome, validated_at))
             if not outcome.success:
@@ -399,11 +402,12 @@ def validate_run(con: duckdb.DuckDBPyConnection, run_id: str, *, now: datetime,
                     table, outcome.spec.label, outcome.spec.severity, int(outcome.unexpected_count or 0),
                     outcome.spec.description, list(dict.fromkeys(e["record_key"] for e in outcome.unexpected))[:5],
                     outcome.error))
-    _record(con, run_id, results, quarantined)
+    _record(con, run_id, results, quarantined, passed)
     return ValidationSummary(run_id, tables, failures, len(quarantined), perf_counter() - started, setup_seconds)
 
 
-def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[tuple], rows: list[QuarantineRow]) -> None:
+def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[tuple], rows: list[QuarantineRow],
+            passed: list[tuple[str, str]]) -> None:
     con.execute("begin")
     try:
         con.execute("delete from validation_results where run_id = ?", [run_id])
@@ -411,10 +415,29 @@ def _record(con: duckdb.DuckDBPyConnection, run_id: str, results: list[tuple], r
         if results:
             con.executemany("insert into validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)", results)
         quarantine(con, run_id, STAGE, rows)
+        _release(con, run_id, passed)
         con.execute("commit")
     except Exception:
         rollback_if_open(con)
         raise
+
+
+def _release(con: duckdb.DuckDBPyConnection, run_id: str, passed: list[tuple[str, str]]) -> None:
+    """A row an earlier run set aside whose changed version now passes goes back into staging: its
+    quarantine entries are marked released by this run (and kept, as the record of what was wrong)."""
+    if not passed:
+        return
+    con.register("passed_keys", pd.DataFrame(passed, columns=["table_name", "record_key"]))
+    try:
+        con.execute("""
+            update quarantine set released_run_id = $run_id
+            from passed_keys k
+            where quarantine.table_name = k.table_name and quarantine.record_key = k.record_key
+              and quarantine.stage = $stage and quarantine.released_run_id is null
+              and quarantine.run_id <> $run_id
+        """, {"run_id": run_id, "stage": STAGE})
+    finally:
+        con.unregister("passed_keys")
 
 
 def summary_markdown(summary: ValidationSummary) -> str:

@@ -16,9 +16,8 @@ item_hits as (
     select * from stg_signal_item_hits
 ),
 
-markets as (
-    select * from stg_markets
-    where not archived
+market_refs as (
+    select * from stg_market_refs
 ),
 
 odds as (
@@ -54,13 +53,11 @@ post_evidence as (
 ),
 
 market_rules as (
-    select signals.*, markets.market_id, markets.primary_outcome, markets.url as market_url
+    select signals.*, market_refs.market_id, market_refs.primary_outcome, market_refs.url as market_url
     from signals
-    join markets
-        on markets.venue = signals.market_venue
-        and (markets.market_id = signals.market_ref
-             or lower(markets.market_id) = lower(signals.market_ref)
-             or lower(markets.slug) = lower(signals.market_ref))
+    join market_refs
+        on market_refs.venue = signals.market_venue
+        and market_refs.ref_key = lower(signals.market_ref)
 ),
 
 points as (

@@ -3,86 +3,48 @@
 -- "now" is the clock of the run that last recomputed the story (computed_as_of).
 -- grain: one market beside one story of one watch list. key: (watchlist_id, story_id, venue, market_id)
 -- refresh: story
-with params as (
-    select 60 as lookback_minutes
-),
-
-scope as (
-    select watchlist_id, story_id, any_value(as_of) as as_of
+with scope as (
+    select distinct watchlist_id, story_id
     from signal_scope
-    group by watchlist_id, story_id
 ),
 
 stories as (
-    select mart_stories.watchlist_id, mart_stories.story_id, mart_stories.first_seen_at, scope.as_of
+    select mart_stories.watchlist_id, mart_stories.story_id, mart_stories.first_source_id,
+           mart_stories.first_item_id
     from mart_stories
     join scope using (watchlist_id, story_id)
-),
-
-watchlist_markets as (
-    select * from stg_watchlist_markets
 ),
 
 watchlists as (
     select * from stg_watchlists
 ),
 
-odds as (
-    select * from stg_odds
+odds_around_posts as (
+    select * from int_odds_around_posts
 ),
 
+-- the prices around the story's first report: its time is the story's first_seen_at
 story_markets as (
     select
         stories.watchlist_id,
         stories.story_id,
-        watchlist_markets.venue,
-        watchlist_markets.market_id,
-        watchlist_markets.question,
-        watchlist_markets.url as market_url,
-        watchlist_markets.outcome,
-        stories.first_seen_at,
-        stories.as_of,
+        odds_around_posts.venue,
+        odds_around_posts.market_id,
+        odds_around_posts.question,
+        odds_around_posts.market_url,
+        odds_around_posts.outcome,
+        odds_around_posts.as_of as computed_as_of,
+        odds_around_posts.price_before_prob as price_before_first_report_prob,
+        odds_around_posts.price_at_prob as price_at_first_report_prob,
+        odds_around_posts.price_now_prob,
         watchlists.odds_move_threshold
     from stories
-    join watchlist_markets using (watchlist_id)
-    join watchlists using (watchlist_id)
-),
-
-probes as (
-    select story_markets.*, 'before' as probe,
-           first_seen_at - to_minutes((select lookback_minutes from params)) as probe_at
-    from story_markets
-    union all
-    select story_markets.*, 'at' as probe, first_seen_at as probe_at
-    from story_markets
-    union all
-    select story_markets.*, 'now' as probe, as_of as probe_at
-    from story_markets
-),
-
-priced as (
-    select probes.*, odds.price_prob
-    from probes
-    asof left join odds
-        on odds.venue = probes.venue
-        and odds.market_id = probes.market_id
-        and odds.outcome = probes.outcome
-        and probes.probe_at >= odds.venue_ts
-),
-
-pivoted as (
-    select
-        watchlist_id, story_id, venue, market_id,
-        any_value(question) as question,
-        any_value(market_url) as market_url,
-        any_value(outcome) as outcome,
-        any_value(odds_move_threshold) as odds_move_threshold,
-        any_value(as_of) as computed_as_of,
-        max(price_prob) filter (where probe = 'before') as price_before_first_report_prob,
-        max(price_prob) filter (where probe = 'at') as price_at_first_report_prob,
-        max(price_prob) filter (where probe = 'now') as price_now_prob
-    from priced
-    group by watchlist_id, story_id, venue, market_id
+    join odds_around_posts
+        on odds_around_posts.watchlist_id = stories.watchlist_id
+        and odds_around_posts.story_id = stories.story_id
+        and odds_around_posts.source_id = stories.first_source_id
+        and odds_around_posts.item_id = stories.first_item_id
+    join watchlists on watchlists.watchlist_id = stories.watchlist_id
 ),
 
 final as (
@@ -104,7 +66,7 @@ final as (
         odds_move_threshold,
         market_url,
         computed_as_of
-    from pivoted
+    from story_markets
 )
 
 select * from final

@@ -9,12 +9,10 @@ sources as (
 ),
 
 quarantined as (
-    -- record keys read "{source_id}/{item_id}"; source ids hold no slash
-    select distinct
-        split_part(record_key, '/', 1) as source_id,
-        record_key[length(split_part(record_key, '/', 1)) + 2:] as item_id
-    from quarantine
-    where stage = 'validate' and table_name = 'items' and record_key is not null
+    -- record keys read "{source_id}/{item_id}"
+    select key_prefix as source_id, key_rest as item_id
+    from stg_quarantine
+    where table_name = 'items'
 ),
 
 kept as (

@@ -5,12 +5,10 @@ with trades as (
 ),
 
 quarantine_keys as (
-    -- record keys read "{venue}/{trade_id}"; venue names hold no slash
-    select distinct
-        split_part(record_key, '/', 1) as venue,
-        record_key[length(split_part(record_key, '/', 1)) + 2:] as trade_id
-    from quarantine
-    where stage = 'validate' and table_name = 'market_trades' and record_key is not null
+    -- record keys read "{venue}/{trade_id}"
+    select key_prefix as venue, key_rest as trade_id
+    from stg_quarantine
+    where table_name = 'market_trades'
 ),
 
 final as (

@@ -6,13 +6,13 @@ with odds as (
 
 quarantine_keys as (
     -- record keys read "{venue}/{market_id}/{outcome}/{venue_ts as ISO-8601 UTC}"
-    select distinct
-        split_part(record_key, '/', 1) as venue,
-        split_part(record_key, '/', 2) as market_id,
+    select
+        key_prefix as venue,
+        split_part(key_rest, '/', 1) as market_id,
         regexp_extract(record_key, '^[^/]*/[^/]*/(.*)/[^/]*$', 1) as outcome,
         try_cast(regexp_extract(record_key, '/([^/]*)$', 1) as timestamptz) as venue_ts
-    from quarantine
-    where stage = 'validate' and table_name = 'odds_snapshots' and record_key is not null
+    from stg_quarantine
+    where table_name = 'odds_snapshots'
 ),
 
 final as (

@@ -5,26 +5,37 @@ with refs as (
     select * from watchlist_markets
 ),
 
-markets as (
-    select * from stg_markets
-    where not archived
+market_refs as (
+    select * from stg_market_refs
+),
+
+resolved as (
+    select
+        refs.watchlist_id,
+        market_refs.venue,
+        market_refs.market_id,
+        refs.market_ref,
+        market_refs.question,
+        market_refs.url,
+        market_refs.primary_outcome as outcome
+    from refs
+    join market_refs
+        on market_refs.venue = refs.venue
+        and market_refs.ref_key = lower(refs.market_ref)
 ),
 
 final as (
-    select distinct
-        refs.watchlist_id,
-        markets.venue,
-        markets.market_id,
-        refs.market_ref,
-        markets.question,
-        markets.url,
-        markets.primary_outcome as outcome
-    from refs
-    join markets
-        on markets.venue = refs.venue
-        and (markets.market_id = refs.market_ref
-             or lower(markets.market_id) = lower(refs.market_ref)
-             or lower(markets.slug) = lower(refs.market_ref))
+    -- a market the watch list names twice (by slug and by id) is still one market
+    select
+        watchlist_id,
+        venue,
+        market_id,
+        min(market_ref) as market_ref,
+        any_value(question) as question,
+        any_value(url) as url,
+        any_value(outcome) as outcome
+    from resolved
+    group by watchlist_id, venue, market_id
 )
 
 select * from final
