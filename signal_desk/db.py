@@ -52,7 +52,11 @@ _LOCK_HOLDER_RE = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PI
 LAKE_EXTENSIONS = {
     "ducklake": ("duckdb_extension_ducklake", "ducklake"),
     "postgres_scanner": ("duckdb_extension_postgres", "postgres"),
+    "httpfs": ("duckdb_extension_httpfs", "httpfs"),       # a data path on S3-compatible storage
 }
+# The lake's Parquet files on S3-compatible storage (DESK_LAKE_DATA_PATH=s3://bucket/prefix/): the
+# credentials come from the standard AWS variables only; this names a store other than AWS itself.
+S3_ENDPOINT_ENV = "DESK_S3_ENDPOINT"
 
 _COLUMN_KEY_RE = re.compile(r"\bprimary key\b(?!\s*\()", re.IGNORECASE)
 _TABLE_KEY_RE = re.compile(r",([ \t]*--[^\n]*)?\n[ \t]*(?:primary key|unique)\s*\([^)]*\)", re.IGNORECASE)
@@ -221,6 +225,7 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         for path in _lake_extension_files():
             con.execute(f"load {_quote(str(path))}")
+        _add_s3_secret(con)
         options = ["read_only"] if read_only else []
         data_path = os.environ.get(LAKE_DATA_PATH_ENV)
         if data_path and not read_only:
@@ -244,6 +249,31 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     except BaseException:
         con.close()
         raise
+
+
+def _add_s3_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """An S3 secret for this connection from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN,
+    AWS_REGION) and DESK_S3_ENDPOINT, when they are set. Temporary: it lives in this process only."""
+    env = os.environ
+    if not (env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY")):
+        return
+    options = {"key_id": env["AWS_ACCESS_KEY_ID"], "secret": env["AWS_SECRET_ACCESS_KEY"],
+               "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"}
+    if env.get("AWS_SESSION_TOKEN"):
+        options["session_token"] = env["AWS_SESSION_TOKEN"]
+    flags = []
+    if endpoint := env.get(S3_ENDPOINT_ENV):
+        scheme, _, host = endpoint.rpartition("://")
+        options["endpoint"] = host.rstrip("/")
+        options["url_style"] = "path"          # what S3-compatible stores serve; AWS takes both
+        flags.append(f"use_ssl {'false' if scheme == 'http' else 'true'}")
+    settings = ", ".join([*(f"{k} {_quote(v)}" for k, v in options.items()), *flags])
+    try:
+        con.execute(f"create or replace temporary secret desk_s3 (type s3, {settings})")
+    except duckdb.Error as error:
+        # DuckDB's message could quote the statement, and so the secret: name the variables instead.
+        raise StorageError(f"cannot set up S3 access from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
+                           f"{S3_ENDPOINT_ENV}: {type(error).__name__}") from None
 
 
 def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transaction"):
