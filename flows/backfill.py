@@ -15,12 +15,12 @@ from prefect.utilities.annotations import quote
 
 from flows.policies import policy as fetch_policy
 from flows.run_names import backfill_run_name
-from signal_desk import db, landing
+from signal_desk import db
 from signal_desk.backfill import Coverage, check_range, coverage_note, keep_range, resolve_sources
 from signal_desk.config import load_config
 from tasks.artifacts import backfill_markdown, source_table
 from tasks.fetch import fetch_range_task
-from tasks.land import land_items_task, land_raw_task
+from tasks.land import import_market_files, land_items_task, land_raw_task
 from tasks.parse import parse_task
 from tasks.runs import RunFailed, close_run, every_source_failed, expected_failures, start_run_or_failed
 from tasks.validate import validate_task
@@ -94,21 +94,6 @@ def backfill(start: datetime, end: datetime, source_ids: list[str] | None = None
     if status == "failed":
         return Failed(message=f"backfill {run_id}: {summary['error']}", data=RunFailed(summary["error"]))
     return summary
-
-
-def import_market_files(db_path: str, specs: list[str]) -> dict:
-    """Land stored market files (`venue:path`) as a run of their own, and publish the snapshot."""
-    from signal_desk.backfill import import_market_files as land_files
-    with db.writer(db_path) as con:
-        run_id = landing.start_run(con, "backfill-market-files", None)
-        try:
-            summary = land_files(con, specs, run_id)
-        except Exception as error:
-            landing.finish_run(con, run_id, "failed", {"error": f"{type(error).__name__}: {error}"})
-            raise
-        landing.finish_run(con, run_id, "completed", summary)
-    db.publish_snapshot(db_path)
-    return {**summary, "run_id": run_id}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,7 +207,7 @@ def backfill(
         raise typer.BadParameter(f"the range is empty: {end:%Y-%m-%d %H:%M} is not after {start:%Y-%m-%d %H:%M}",
                                  param_hint="--end")
     if market_files:
-        from flows.backfill import import_market_files
+        from tasks.land import import_market_files
         try:
             m = import_market_files(db, market_files)
         except ValueError as error:

@@ -6,48 +6,28 @@ range's start, or the page budget runs out, and says how far back it got. Feeds 
 history, so they are fetched once and whatever of theirs falls in the range is kept.
 
 Stored market files (a venue's market objects saved by another client) are imported as they are.
+Which sources page back, and how a venue's file is read, is each source package's (through the registry).
 """
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from signal_desk.config import Config, Source
-from signal_desk.db import as_utc, utcnow
-from signal_desk.http import FetchError, Fetcher, FetchPolicy
+from signal_desk.clock import as_utc, utcnow
+from signal_desk.http import Fetcher, FetchPolicy
 from signal_desk.ingest import SourceParse, fetch_sources
-from signal_desk.items import PayloadError
-from signal_desk.items import FetchRecord, QuarantineRow
-from signal_desk.landing import land_markets, quarantine
-from signal_desk.sources.fetching import SourceFetch
-from signal_desk.sources.kalshi import parse as kalshi_parse
-from signal_desk.sources.manifold import parse as manifold_parse
+from signal_desk.items import Market, OddsPoint, PayloadError, QuarantineRow
+from signal_desk.sources.fetching import Coverage, SourceFetch
 from signal_desk.sources.markets_common import ParseResult
-from signal_desk.sources.polymarket import parse as polymarket_parse
-from signal_desk.sources.telegram.fetch import channel_url
-from signal_desk.sources.telegram.parse import parse as parse_telegram_page
+from signal_desk.sources.registry import VENUES, market_venue, post_source
 
-
-@dataclass(slots=True)
-class Coverage:
-    """How far back a source's fetch reached, so a short backfill is visible, not silent."""
-
-    source_id: str
-    kind: str
-    pages: int = 0
-    oldest_seen: datetime | None = None      # the oldest post any fetched page showed
-    newest_seen: datetime | None = None
-    reached_start: bool = False              # paged past the range's start, or to the channel's first post
-    stopped_by: str | None = None            # "page cap", "fetch error", "unreadable page" when not reached
-
-    def as_dict(self) -> dict:
-        return dict(source_id=self.source_id, kind=self.kind, pages=self.pages,
-                    oldest_seen=self.oldest_seen.isoformat() if self.oldest_seen else None,
-                    newest_seen=self.newest_seen.isoformat() if self.newest_seen else None,
-                    reached_start=self.reached_start, stopped_by=self.stopped_by)
+# Coverage is the fetch step's record; it is named here too, where the backfill flow imports it from.
+__all__ = ["MARKET_FILE_VENUES", "Coverage", "check_range", "coverage_note", "fetch_range", "read_market_files",
+           "keep_range", "progress_line", "read_market_file", "resolve_sources"]
 
 
 def check_range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -71,65 +51,28 @@ def resolve_sources(cfg: Config, source_ids: list[str] | None) -> list[Source]:
     return [known[sid] for sid in dict.fromkeys(source_ids)]
 
 
-async def fetch_channel_back_to(fetcher: Fetcher, base: str, source_id: str, handle: str, *, start: datetime,
-                                page_cap: int) -> tuple[SourceFetch, Coverage]:
-    """Page a channel's preview from the newest post back until a page shows a post older than `start`."""
-    out = SourceFetch(source_id=source_id, kind="telegram")
-    cov = Coverage(source_id=source_id, kind="telegram")
-    cursor: int | None = None
-    while True:
-        if cov.pages >= page_cap:
-            cov.stopped_by = "page cap"
-            break
-        url = channel_url(base, handle, cursor)
-        cov.pages += 1
-        try:
-            resp = await fetcher.get(url)
-        except FetchError as e:
-            out.pages.append(FetchRecord(source_id, url, utcnow(), e.status, e.body or None, e.reason))
-            out.error = str(e)
-            cov.stopped_by = "fetch error"
-            break
-        out.pages.append(FetchRecord(source_id, resp.url, resp.fetched_at, resp.status, resp.body))
-        try:
-            cursor, posts = parse_telegram_page(resp.body, handle)
-        except PayloadError:
-            cov.stopped_by = "unreadable page"    # the parse step reports why, and quarantines the page
-            break
-        if not posts:
-            cov.reached_start = True             # a channel with nothing published
-            break
-        oldest = min(p.published_at for p in posts)
-        newest = max(p.published_at for p in posts)
-        cov.oldest_seen = oldest if cov.oldest_seen is None else min(cov.oldest_seen, oldest)
-        cov.newest_seen = newest if cov.newest_seen is None else max(cov.newest_seen, newest)
-        if oldest < start or cursor is None:
-            cov.reached_start = True
-            break
-    return out, cov
-
-
 async def fetch_range(cfg: Config, sources: list[Source], *, start: datetime, page_cap: int,
                       policy: FetchPolicy | None = None,
                       on_source_done: Callable[[Coverage], None] | None = None) -> tuple[list[SourceFetch], list[Coverage]]:
-    """Fetch what each source still shows back to `start`. Telegram pages back; feeds and X are fetched once.
-    `on_source_done` hears of each source as it finishes (for progress), in the order they finish."""
+    """Fetch what each source still shows back to `start`. Sources with history (Telegram) page back;
+    feeds and X are fetched once. `on_source_done` hears of each source as it finishes (for progress),
+    in the order they finish."""
     def finished(cov: Coverage) -> None:
         if on_source_done is not None:
             on_source_done(cov)
 
     async def channel(s: Source) -> tuple[SourceFetch, Coverage]:
         try:
-            fetched, cov = await fetch_channel_back_to(fetcher, cfg.endpoints.telegram, s.id, s.handle or "",
-                                                       start=start, page_cap=page_cap)
+            fetched, cov = await post_source(s.kind).fetch_back(fetcher, cfg.endpoints, s, start=start,
+                                                                page_cap=page_cap)
         except Exception as e:       # one channel's failure is its own; the others go on
-            fetched = SourceFetch(source_id=s.id, kind="telegram", error=f"{type(e).__name__}: {e}")
-            cov = Coverage(s.id, "telegram", stopped_by="fetch error")
+            fetched = SourceFetch(source_id=s.id, kind=s.kind, error=f"{type(e).__name__}: {e}")
+            cov = Coverage(s.id, s.kind, stopped_by="fetch error")
         finished(cov)
         return fetched, cov
 
-    channels = [s for s in sources if s.kind == "telegram"]
-    feeds = [s for s in sources if s.kind != "telegram"]
+    channels = [s for s in sources if _pages_back(s.kind)]
+    feeds = [s for s in sources if not _pages_back(s.kind)]
     fetches: dict[str, SourceFetch] = {}
     coverage: dict[str, Coverage] = {}
     if channels:
@@ -148,6 +91,10 @@ async def fetch_range(cfg: Config, sources: list[Source], *, start: datetime, pa
     return [fetches[sid] for sid in ordered], [coverage[sid] for sid in ordered]
 
 
+def _pages_back(kind: str) -> bool:
+    return post_source(kind).fetch_back is not None
+
+
 def keep_range(parsed: list[SourceParse], coverage: list[Coverage], start: datetime,
                end: datetime) -> list[SourceParse]:
     """Only the posts published in [start, end]; feeds' coverage is filled in from what they showed."""
@@ -155,7 +102,7 @@ def keep_range(parsed: list[SourceParse], coverage: list[Coverage], start: datet
     kept = []
     for p in parsed:
         cov = by_id.get(p.source_id)
-        if cov is not None and cov.kind != "telegram" and p.items:
+        if cov is not None and not _pages_back(cov.kind) and p.items:
             cov.oldest_seen = min(it.published_at for it in p.items)
             cov.newest_seen = max(it.published_at for it in p.items)
             cov.reached_start = cov.oldest_seen <= start
@@ -168,7 +115,7 @@ def progress_line(cov: Coverage, start: datetime, end: datetime) -> str:
     """How far back one source got, in hours of the range: the backfill's progress line for it."""
     hours = max(1, round((end - start) / timedelta(hours=1)))
     pages = f"{cov.pages} page{'s' if cov.pages != 1 else ''}"
-    if cov.kind != "telegram":
+    if not _pages_back(cov.kind):
         return f"{cov.source_id}: {pages}, fetched once (no history to page back)" + (
             f" ({cov.stopped_by})" if cov.stopped_by else "")
     if cov.reached_start:
@@ -189,12 +136,12 @@ def coverage_note(cov: Coverage, start: datetime) -> str | None:
         return f"{cov.source_id}: stopped after {cov.pages} page(s) ({cov.stopped_by}); the range is not complete"
     shown = (f"its oldest entry is from {cov.oldest_seen:%Y-%m-%d %H:%M} UTC" if cov.oldest_seen
              else "it showed no entries")
-    feed = "the X mirror feed" if cov.kind == "x" else "the feed"
+    feed = post_source(cov.kind).described_as
     return (f"{cov.source_id}: {feed} keeps no history and {shown}; "
             f"earlier posts in the range cannot be backfilled")
 
 
-MARKET_FILE_VENUES = ("kalshi", "polymarket", "manifold")
+MARKET_FILE_VENUES = tuple(VENUES)
 
 
 def read_market_file(spec: str, observed_at: datetime | None = None) -> tuple[str, ParseResult]:
@@ -211,25 +158,16 @@ def read_market_file(spec: str, observed_at: datetime | None = None) -> tuple[st
         raise ValueError(f"market file {path}: cannot be read ({e.strerror or e})") from None
     stamp = as_utc(observed_at) if observed_at else datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
     try:
-        if venue == "kalshi":
-            return str(path), kalshi_parse.parse_market_file(payload, stamp)
-        if venue == "polymarket":
-            return str(path), polymarket_parse.parse_gamma_markets(payload, stamp)
-        body_is_list = payload.lstrip()[:1] == b"["
-        return str(path), (manifold_parse.parse_markets if body_is_list else manifold_parse.parse_market)(payload, stamp)
+        return str(path), market_venue(venue).read_file(payload, stamp)
     except PayloadError as e:
         raise ValueError(f"market file {path}: {e}") from None
 
 
-def import_market_files(con, specs: list[str], run_id: str, observed_at: datetime | None = None) -> dict:
-    """Land the markets and prices of stored market files; elements that do not fit are quarantined.
-    Landing is the hourly run's, so importing a file twice adds nothing twice."""
-    read = [read_market_file(spec, observed_at) for spec in specs]     # every file read before anything lands
-    markets = [m for _, r in read for m in r.markets]
-    odds = [o for _, r in read for o in r.odds]
+def read_market_files(specs: list[str], observed_at: datetime | None = None
+                      ) -> tuple[list[Market], list[OddsPoint], list[QuarantineRow]]:
+    """The markets and prices of stored market files (`venue:path`), every file read before anything
+    lands, and a quarantine row for each element that does not fit (its file as the source)."""
+    read = [read_market_file(spec, observed_at) for spec in specs]
     rejects = [QuarantineRow("markets", "market_file", rej.reason, path, rej.locator, rej.raw[:2000])
                for path, r in read for rej in r.rejects]
-    n_markets, n_odds = land_markets(con, run_id, markets, odds, observed_at=utcnow(),
-                                     point_kinds=["snapshot"] * len(odds))
-    quarantine(con, run_id, "parse", rejects)
-    return dict(files=len(specs), markets=n_markets, new_odds=n_odds, rejected=len(rejects))
+    return [m for _, r in read for m in r.markets], [o for _, r in read for o in r.odds], rejects

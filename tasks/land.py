@@ -51,3 +51,24 @@ def land_markets_task(db_path: str, run_id: str, parsed: MarketParse) -> dict:
                           len(parsed.quarantined), n_candidates)
     return dict(markets=n_markets, new_odds=n_odds, new_trades=n_trades, rejected=len(parsed.quarantined),
                 new_candidates=n_candidates, errors=parsed.errors)
+
+
+def import_market_files(db_path: str, specs: list[str]) -> dict:
+    """Land stored market files (`venue:path`) as a run of their own, and publish the snapshot. Called
+    by `./run backfill --market-file`, outside Prefect: landing is the hourly run's, so importing a file
+    twice adds nothing twice."""
+    from signal_desk.backfill import read_market_files
+    with db.writer(db_path) as con:
+        run_id = landing.start_run(con, "backfill-market-files", None)
+        try:
+            markets, odds, rejects = read_market_files(specs)
+            n_markets, n_odds = landing.land_markets(con, run_id, markets, odds, observed_at=db.utcnow(),
+                                                     point_kinds=["snapshot"] * len(odds))
+            landing.quarantine(con, run_id, "parse", rejects)
+        except Exception as error:
+            landing.finish_run(con, run_id, "failed", {"error": f"{type(error).__name__}: {error}"})
+            raise
+        summary = dict(files=len(specs), markets=n_markets, new_odds=n_odds, rejected=len(rejects))
+        landing.finish_run(con, run_id, "completed", summary)
+    db.publish_snapshot(db_path)
+    return {**summary, "run_id": run_id}

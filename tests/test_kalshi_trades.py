@@ -130,7 +130,7 @@ def test_the_mirror_pages_trades_with_a_cursor_until_it_is_empty(talks_mirror):
 
 
 def test_a_window_longer_than_the_page_cap_resumes_next_run_where_it_stopped(talks_mirror, monkeypatch):
-    import signal_desk.markets_ingest as markets_ingest
+    import signal_desk.sources.kalshi.fetch as markets_ingest
 
     mirror, cfg, market, db_path = talks_mirror
     clock = utc(2026, 6, 28, 12)

@@ -40,6 +40,10 @@ class ParseResult:
         self.trades.extend(other.trades)
 
 
+# How a venue reads one fetched payload: (body, the payload's fetch context, observed_at) -> what it holds.
+PayloadReader = Callable[[bytes, dict, datetime], ParseResult]
+
+
 class ElementError(ValueError):
     """A single element does not fit; the caller turns it into a Reject."""
 

@@ -1,4 +1,4 @@
-"""Kalshi: trade API v2 markets, events and candlesticks."""
+"""Kalshi: trade API v2 markets, candlesticks and trades (`fetch` gets them, `parse` reads them, pure)."""
 from signal_desk.sources.kalshi.constants import (
     API_BASE,
     VENUE,

@@ -15,6 +15,12 @@ STATUS_SETTLED = frozenset({"determined", "amended", "finalized", "settled"})
 RESULT_KINDS = {"void": "cancelled", "scalar": "split"}
 TRADES_PAGE_LIMIT = 1000        # the venue's maximum page size for /markets/trades
 
+# Readers: what each fetched payload is, so the parse step knows how to read it (parse.READERS).
+MARKET_READER = "kalshi_market"
+CANDLES_READER = "kalshi_candles"
+TRADES_READER = "kalshi_trades"
+HISTORY_READERS = frozenset({CANDLES_READER})     # their points are price history, not snapshots
+
 
 def markets_url(base: str, *, tickers: list[str] | None = None, event_ticker: str | None = None,
                 cursor: str | None = None, limit: int | None = None) -> str:

@@ -29,16 +29,20 @@ from typing import Any
 
 from signal_desk.items import Market, MarketTrade, OddsPoint, PayloadError
 from signal_desk.sources.kalshi.constants import (
+    CANDLES_READER,
+    MARKET_READER,
     OUTCOMES,
     RESULT_KINDS,
     STATUS_NOT_TRADING,
     STATUS_OPEN,
     STATUS_SETTLED,
+    TRADES_READER,
     VENUE,
 )
 from signal_desk.sources.markets_common import (
     ElementError,
     ParseResult,
+    PayloadReader,
     Reject,
     as_utc,
     collect,
@@ -121,6 +125,14 @@ def parse_trades(payload: bytes | str, *, market_id: str | None = None) -> Parse
                      lambda t: ParseResult(trades=[_trade(t, market_id)]))
     result.next_cursor = body.get("cursor") or None
     return result
+
+
+# The source contract's parse: each payload the fetch step tags, read by its reader.
+READERS: dict[str, PayloadReader] = {
+    MARKET_READER: lambda body, context, observed_at: parse_market(body, observed_at),
+    CANDLES_READER: lambda body, context, observed_at: parse_candlesticks(body, market_id=context["market_id"]),
+    TRADES_READER: lambda body, context, observed_at: parse_trades(body, market_id=context["market_id"]),
+}
 
 
 def _trade(t: dict, market_id: str | None) -> MarketTrade:

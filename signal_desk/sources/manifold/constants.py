@@ -10,6 +10,11 @@ BINARY_OUTCOMES = ["Yes", "No"]
 # Resolutions that settle without a single winner -> Market.resolution_kind.
 NON_WINNER_RESOLUTIONS = {"CANCEL": "cancelled", "MKT": "split"}
 
+# Readers: what each fetched payload is, so the parse step knows how to read it (parse.READERS).
+MARKET_READER = "manifold_market"
+BETS_READER = "manifold_bets"
+HISTORY_READERS = frozenset({BETS_READER})        # their points are price history, not snapshots
+
 
 def market_url(base: str, market_id: str) -> str:
     """GET /market/{id}: the full market (answers included for multiple choice)."""
@@ -24,6 +29,11 @@ def markets_url(base: str, *, limit: int | None = None, before: str | None = Non
     if before:
         query["before"] = before
     return f"{base.rstrip('/')}/markets" + (f"?{urlencode(query)}" if query else "")
+
+
+def market_page_url(creator_username: str, slug: str) -> str:
+    """The page a reader opens, for a market object that does not send its own `url`."""
+    return f"{SITE_BASE}/{creator_username}/{slug}"
 
 
 def bets_url(base: str, contract_id: str, *, limit: int | None = None, before: str | None = None) -> str:

@@ -25,10 +25,12 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from signal_desk.items import Market, OddsPoint, PayloadError
-from signal_desk.sources.manifold.constants import BINARY_OUTCOMES, NON_WINNER_RESOLUTIONS, SITE_BASE, VENUE
+from signal_desk.sources.manifold.constants import (BETS_READER, BINARY_OUTCOMES, MARKET_READER,
+                                                   NON_WINNER_RESOLUTIONS, VENUE, market_page_url)
 from signal_desk.sources.markets_common import (
     ElementError,
     ParseResult,
+    PayloadReader,
     Reject,
     as_utc,
     collect,
@@ -111,6 +113,20 @@ def parse_bets(payload: bytes | str, *, answer_labels: Mapping[str, str] | None 
             seen.add(key)
             result.odds.append(point)
     return result
+
+
+def parse_market_file(payload: bytes | str, observed_at: datetime) -> ParseResult:
+    """Stored market objects, as the backfill imports them: one full market, or a list of them."""
+    body_is_list = payload.lstrip()[:1] in (b"[", "[")
+    return (parse_markets if body_is_list else parse_market)(payload, observed_at)
+
+
+# The source contract's parse: each payload the fetch step tags, read by its reader.
+READERS: dict[str, PayloadReader] = {
+    MARKET_READER: lambda body, context, observed_at: parse_market(body, observed_at),
+    BETS_READER: lambda body, context, observed_at: parse_bets(
+        body, answer_labels=answer_labels(context["market_body"])),
+}
 
 
 def _bet_point(bet: Any, answer_labels: Mapping[str, str]) -> OddsPoint | None:
@@ -233,7 +249,7 @@ def _page_url(m: dict) -> str | None:
     if isinstance(m.get("url"), str) and m["url"]:
         return m["url"]
     if m.get("creatorUsername") and m.get("slug"):
-        return f"{SITE_BASE}/{m['creatorUsername']}/{m['slug']}"
+        return market_page_url(m["creatorUsername"], m["slug"])
     return None
 
 

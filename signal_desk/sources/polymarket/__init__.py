@@ -1,4 +1,4 @@
-"""Polymarket: Gamma market metadata and CLOB price history."""
+"""Polymarket: Gamma markets and search, CLOB price history (`fetch` gets them, `parse` reads them, pure)."""
 from signal_desk.sources.polymarket.constants import (
     CLOB_BASE,
     GAMMA_BASE,

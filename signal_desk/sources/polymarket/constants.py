@@ -8,6 +8,13 @@ GAMMA_BASE = "https://gamma-api.polymarket.com"
 CLOB_BASE = "https://clob.polymarket.com"
 SITE_BASE = "https://polymarket.com"
 
+# Readers: what each fetched payload is, so the parse step knows how to read it (parse.READERS).
+MARKETS_READER = "gamma_markets"
+HISTORY_READER = "clob_history"
+SEARCH_READER = "gamma_search"
+HISTORY_READERS = frozenset({HISTORY_READER})     # their points are price history, not snapshots
+SEARCH_READERS = frozenset({SEARCH_READER})       # their markets are candidates to propose, not to land
+
 
 def gamma_markets_url(base: str, *, slug: str | None = None, id: str | None = None) -> str:
     """GET /markets filtered by one slug or one market id."""

@@ -32,6 +32,7 @@ from signal_desk.items import Market, OddsPoint, PayloadError
 from signal_desk.sources.markets_common import (
     ElementError,
     ParseResult,
+    PayloadReader,
     Reject,
     as_utc,
     collect,
@@ -50,7 +51,8 @@ from signal_desk.sources.markets_common import (
     require_text,
     unix_seconds,
 )
-from signal_desk.sources.polymarket.constants import VENUE, market_page_url
+from signal_desk.sources.polymarket.constants import (HISTORY_READER, MARKETS_READER, SEARCH_READER, VENUE,
+                                                     market_page_url)
 
 _GAMMA = f"{VENUE} gamma"
 _ARCHIVED_PREFIX = re.compile(r"^arch(?=[A-Z])")
@@ -145,6 +147,20 @@ def parse_prices_history(payload: bytes | str, *, market_id: str, outcome: str, 
         result.odds.append(OddsPoint(venue=VENUE, market_id=str(market_id), outcome=outcome,
                                      price_prob=price, venue_ts=ts))
     return result
+
+
+def parse_market_file(payload: bytes | str, observed_at: datetime) -> ParseResult:
+    """Stored Gamma market objects, as the backfill imports them: what GET /markets sends."""
+    return parse_gamma_markets(payload, observed_at)
+
+
+# The source contract's parse: each payload the fetch step tags, read by its reader.
+READERS: dict[str, PayloadReader] = {
+    MARKETS_READER: lambda body, context, observed_at: parse_gamma_markets(body, observed_at),
+    HISTORY_READER: lambda body, context, observed_at: parse_prices_history(
+        body, market_id=context["market_id"], outcome=context["outcome"], token_id=context["token_id"]),
+    SEARCH_READER: lambda body, context, observed_at: parse_public_search(body, observed_at),
+}
 
 
 def _parse_events(events: list[Any], observed_at: datetime | None, source: str) -> ParseResult:

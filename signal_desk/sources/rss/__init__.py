@@ -1,4 +1,4 @@
-"""RSS 2.0 / Atom feeds: parse a fetched feed document into `Item`s."""
+"""RSS 2.0 / Atom feeds: `parse` reads a fetched feed document into `Item`s (pure); `fetch` gets it."""
 from signal_desk.sources.rss.exceptions import NotAFeed
 from signal_desk.sources.rss.parse import Reject, html_to_text, parse_feed
 

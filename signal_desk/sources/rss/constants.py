@@ -1,4 +1,7 @@
-"""Fixed choices of the feed parser."""
+"""Fixed choices of the feed parser. A feed's URL is its source's own (`url` in sources.yaml): there is
+nothing to build."""
+
+KIND = "rss"                            # Source.kind in sources.yaml
 
 # A guid longer than this is replaced by its sha1 (hex, 40 chars) as item_id: keys stay short
 # and indexable, and the same guid always maps to the same id.

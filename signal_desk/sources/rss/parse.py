@@ -12,6 +12,9 @@ Decisions (the rest of the pipeline relies on them):
   entry[<index>]", the reason, the entry's XML); the others still parse.
 - media_kinds lists the distinct kinds seen (enclosures, media:content/thumbnail, <img>/<video>
   in the body), in order of first appearance.
+
+`parse_fetch` is the source contract's parse; `parse_feed_fetch` does it for any one-document feed
+(the X mirrors' too).
 """
 from __future__ import annotations
 
@@ -22,14 +25,16 @@ import re
 from html.parser import HTMLParser
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import feedparser
 import lxml.html
 from lxml import etree
 
-from signal_desk.items import Item
+from signal_desk.items import Item, PayloadError, QuarantineRow
+from signal_desk.sources.fetching import SourceFetch
 from signal_desk.sources.markets_common import Reject  # the shared (locator, reason, raw) reject
+from signal_desk.sources.parsing import SourceParse
 from signal_desk.sources.rss.constants import (
     BLOCK_TAGS,
     MAX_ITEM_ID_LEN,
@@ -38,7 +43,13 @@ from signal_desk.sources.rss.constants import (
     TITLE_BODY_SEPARATOR,
 )
 from signal_desk.sources.nesting import flatten_deep_nesting
-from signal_desk.sources.rss.exceptions import NotAFeed
+from signal_desk.sources.rss.exceptions import MarkupTooDeep, NotAFeed
+
+if TYPE_CHECKING:
+    from signal_desk.config import Source
+
+# How a complete feed document ends; one that ends otherwise was cut off in transfer.
+_DOCUMENT_ENDS = (b"</rss>", b"</feed>", b"</rdf:RDF>")
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _PARAGRAPH_BREAK = "\n\n"
@@ -96,6 +107,34 @@ def parse_feed(content: bytes, *, source_id: str, feed_url: str) -> tuple[list[I
     return items, rejects
 
 
+def parse_fetch(fetch: SourceFetch, src: Source) -> SourceParse:
+    """A fetched feed -> its entries as items; entries that do not fit are quarantined."""
+    return parse_feed_fetch(fetch, src, lambda body, url: parse_feed(body, source_id=src.id, feed_url=url))
+
+
+def parse_feed_fetch(fetch: SourceFetch, src: Source,
+                     read: Callable[[bytes, str], tuple[list[Item], list[Reject]]]) -> SourceParse:
+    """The last document a feed fetch got, read with `read(body, url)`: items (in the source's language
+    unless the feed names one), rejects quarantined, and an error for a document that ends early."""
+    result = SourceParse(fetch.source_id, fetch.kind)
+    for page in fetch.ok_pages[-1:]:
+        try:
+            items, rejects = read(page.body, page.url)
+        except PayloadError as e:
+            result.status, result.error = "error", str(e)
+            result.rejects.append(QuarantineRow("raw_fetches", f"{fetch.kind}_payload", str(e), src.id, page.url))
+            return result
+        for it in items:
+            it.lang = it.lang or src.language
+        result.items = items
+        if not page.body.rstrip().endswith(_DOCUMENT_ENDS):
+            # Feeds have no cursor, so the entries that did parse can land; the rest come next run.
+            result.status, result.error = "error", f"{page.url}: truncated feed (the document ends early)"
+        result.rejects = [QuarantineRow("items", f"{fetch.kind}_entry", r.reason, src.id, r.locator, r.raw)
+                          for r in rejects]
+    return result
+
+
 def html_to_text(
     markup: str,
     *,
@@ -124,10 +163,6 @@ def html_to_text(
     parts: list[str] = []
     _flatten(root, parts, squeeze, anchor_text, skip)
     return _tidy("".join(parts))
-
-
-class MarkupTooDeep(ValueError):
-    """lxml gave up building the tree part way (nesting beyond 2048 levels): the tree lacks text."""
 
 
 def html_fragment(markup: str) -> lxml.html.HtmlElement:

@@ -1,6 +1,7 @@
 """Telegram channels through their public web preview (t.me/s/<channel>).
 
-`parse.parse` turns a page into posts, `parse.scan` is the fast pre-pass the fetch layer pages with.
+`constants` builds the URLs, `parse.parse` turns a page into posts (pure), `parse.scan` is the fast
+pre-pass paging uses, and `fetch` pages a channel back to its cursor (hourly) or to a date (backfill).
 """
 from signal_desk.sources.telegram.exceptions import ChannelNotFound, LayoutChanged, TelegramError
 from signal_desk.sources.telegram.types import PageScan, TelegramPost

@@ -1,8 +1,22 @@
 """What the t.me/s web preview looks like: its URLs and the class names the parser keys on."""
 from __future__ import annotations
 
+KIND = "telegram"                       # Source.kind in sources.yaml
 TELEGRAM_URL = "https://t.me/"
 PREVIEW_URL = "https://t.me/s/"
+
+
+def channel_url(base: str, handle: str, before: int | None = None) -> str:
+    """The preview page of a channel (`base` is the configured t.me endpoint), or its page of posts older
+    than `before`."""
+    url = f"{base}/s/{handle}"
+    return f"{url}?before={before}" if before is not None else url
+
+
+def post_url(channel: str, post_id: int) -> str:
+    """A post's canonical address, whatever host it was read from: the key items are landed under."""
+    return f"{TELEGRAM_URL}{channel}/{post_id}"
+
 
 # Class tokens (exact tokens of the `class` attribute, not substrings).
 MESSAGE = "tgme_widget_message"

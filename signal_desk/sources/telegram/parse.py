@@ -9,21 +9,29 @@ it; so the tree is built with `huge_tree` (2048 levels, not 256), built again wi
 tags flattened (`signal_desk.sources.nesting`) if even that was cut, and `parse_page` checks the posts it read
 against those `scan` sees on the page: a post missing from the tree is read again from its own block,
 and one that still cannot be read is named.
+
+`parse_fetch` is the source contract's parse: every page of one fetch to the items that land.
 """
 from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from lxml import etree
 
-from signal_desk.items import Poll, PollOption
+from signal_desk.items import Item, PayloadError, Poll, PollOption, QuarantineRow
+from signal_desk.sources.fetching import SourceFetch
 from signal_desk.sources.nesting import flatten_deep_nesting
+from signal_desk.sources.parsing import SourceParse
 from signal_desk.sources.telegram import constants as c
 from signal_desk.sources.telegram.exceptions import ChannelNotFound, LayoutChanged
 from signal_desk.sources.telegram.types import PageScan, ParsedPage, TelegramPost, UnreadablePost
+
+if TYPE_CHECKING:
+    from signal_desk.config import Source
 
 _MESSAGE_BLOCKS = etree.XPath("//*[@data-post]")
 _PREV_HREF = etree.XPath("//link[@rel='prev']/@href")
@@ -153,6 +161,57 @@ def parse_count(text: str) -> int:
         return int(Decimal(digits) * _MULTIPLIER[suffix])
     except InvalidOperation:
         raise ValueError(f"not a count: {text!r}") from None
+
+
+def parse_fetch(fetch: SourceFetch, src: Source) -> SourceParse:
+    """A channel's fetched pages -> its posts as items, and what could not be read, quarantined. A post
+    that could not be read is added to the fetch's gaps (the one thing this changes besides its result),
+    so the landing step keeps that id for later runs."""
+    result = SourceParse(fetch.source_id, c.KIND)
+    seen: dict[int, Item] = {}
+    unreadable: dict[int, tuple[str, str, str]] = {}     # post id -> (page url, reason, the post's markup)
+    for page in fetch.ok_pages:
+        try:
+            parsed = parse_page(page.body, src.handle)
+        except ChannelNotFound as e:
+            result.status, result.error = "error", f"no public preview: {e}"
+            return result
+        except LayoutChanged as e:
+            result.status, result.error = "error", f"probable layout change at {page.url}: {e}"
+            result.rejects.append(QuarantineRow("raw_fetches", "telegram_layout", str(e), fetch.source_id,
+                                                page.url, None))
+            return result
+        except PayloadError as e:
+            result.rejects.append(QuarantineRow("raw_fetches", "telegram_page", str(e), fetch.source_id,
+                                                page.url, None))
+            continue
+        for post in parsed.posts:
+            if post.published_at is None:
+                # A single-post page that shows no message widget: landing it would need a guessed date.
+                result.rejects.append(QuarantineRow(
+                    "items", "telegram_post_time", f"post {post.post_id}: the single-post page carries no "
+                    "time (text from og:description only); not landed rather than dated by guess",
+                    fetch.source_id, post.url, post.text))
+                continue
+            item = post.to_item(fetch.source_id)
+            item.lang = item.lang or src.language
+            seen[post.post_id] = item
+        for bad in parsed.unreadable:
+            unreadable.setdefault(bad.post_id, (page.url, bad.reason, bad.raw))
+    unreadable = {post_id: why for post_id, why in unreadable.items() if post_id not in seen}
+    if unreadable:
+        # The posts around it land and move the cursor past it: keep its id as a gap, so every run
+        # tries it again (and says so) until it lands.
+        for post_id, (url, reason, raw) in sorted(unreadable.items()):
+            fetch.gaps_opened.append((post_id + 1, post_id - 1))
+            result.rejects.append(QuarantineRow("raw_fetches", "telegram_post", f"post {post_id}: {reason}",
+                                                fetch.source_id, f"{url}#{post_id}", raw))
+        which = "; ".join(f"post {post_id} on {url}" for post_id, (url, _, _) in sorted(unreadable.items()))
+        result.status = "error"
+        result.error = (f"{len(unreadable)} post(s) could not be read and did not land (quarantined, kept as "
+                        f"gaps for the next run): {which}")
+    result.items = list(seen.values())
+    return result
 
 
 def _block_markup(data: bytes, post_id: int) -> bytes | None:
@@ -302,7 +361,7 @@ def _parse_block(block: etree._Element, channel_hint: str | None) -> TelegramPos
     return TelegramPost(
         channel=channel,
         post_id=post_id,
-        url=f"{c.TELEGRAM_URL}{channel}/{post_id}",
+        url=c.post_url(channel, post_id),
         published_at=published_at,
         text=text,
         views=views,
@@ -373,7 +432,7 @@ def _single_post(root: etree._Element, channel_hint: str | None) -> TelegramPost
         if values := _META_CONTENT(root, name=name):
             text = values[0].strip()
             break
-    return TelegramPost(channel=channel, post_id=post_id, url=f"{c.TELEGRAM_URL}{channel}/{post_id}",
+    return TelegramPost(channel=channel, post_id=post_id, url=c.post_url(channel, post_id),
                         published_at=None, text=text)
 
 

@@ -1,10 +1,27 @@
-"""What Nitter's RSS looks like, and the canonical X addresses items are keyed by."""
+"""What Nitter's RSS looks like, its URLs, and the canonical X addresses items are keyed by."""
 import re
 
+KIND = "x"                              # Source.kind in sources.yaml
 X_BASE_URL = "https://x.com"
 
 # X handles are 1-15 word characters; mirrors are given a little slack for test accounts.
 ACCOUNT_HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}")
+
+
+def instance_rss_url(instance_base: str, account: str) -> str:
+    """`https://nitter.example/<account>/rss` for an instance base URL (which may carry a path)."""
+    base = instance_base.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ValueError(f"instance base must be an http(s) URL: {instance_base!r}")
+    handle = account.strip().removeprefix("@")
+    if not ACCOUNT_HANDLE.fullmatch(handle):
+        raise ValueError(f"not an X account handle: {account!r}")
+    return f"{base}/{handle}/rss"
+
+
+def status_url(user: str, status_id: str) -> str:
+    """A status's canonical address, whichever instance it was read through: the key items land under."""
+    return f"{X_BASE_URL}/{user}/status/{status_id}"
 
 # Item link / guid path: [/instance-prefix]/<user>/status/<id>, Nitter appends "#m".
 STATUS_PATH = re.compile(r"/(?P<user>[A-Za-z0-9_]{1,50})/status(?:es)?/(?P<id>\d{1,25})/?$")

@@ -15,13 +15,15 @@ Decisions:
 - media_kinds has one entry per attached photo, and "video" for a video or GIF, of the tweet
   itself (media of a quoted tweet are not counted).
 - lang is None: Nitter labels every channel "en-us".
+
+`parse_fetch` is the source contract's parse (the feed adapter RSS uses, with this reader).
 """
 from __future__ import annotations
 
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
@@ -29,6 +31,8 @@ import lxml.html
 from lxml import etree
 
 from signal_desk.items import Item
+from signal_desk.sources.fetching import SourceFetch
+from signal_desk.sources.parsing import SourceParse
 from signal_desk.sources.rss.parse import (
     repair_utf8,
     Reject,
@@ -37,6 +41,7 @@ from signal_desk.sources.rss.parse import (
     feed_time,
     html_fragment,
     html_to_text,
+    parse_feed_fetch,
     raw_entry_snippets,
     struct_time_to_utc,
 )
@@ -53,19 +58,13 @@ from signal_desk.sources.xmirror.constants import (
     STATUS_PATH,
     URL_LIKE_TEXT,
     X_BASE_URL,
+    instance_rss_url,
+    status_url,
 )
 from signal_desk.sources.xmirror.exceptions import MirrorUnavailable
 
-
-def instance_rss_url(instance_base: str, account: str) -> str:
-    """`https://nitter.example/<account>/rss` for an instance base URL (which may carry a path)."""
-    base = instance_base.strip().rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise ValueError(f"instance base must be an http(s) URL: {instance_base!r}")
-    handle = account.strip().removeprefix("@")
-    if not ACCOUNT_HANDLE.fullmatch(handle):
-        raise ValueError(f"not an X account handle: {account!r}")
-    return f"{base}/{handle}/rss"
+if TYPE_CHECKING:
+    from signal_desk.config import Source
 
 
 def parse_nitter_rss(content: bytes, *, source_id: str, account: str,
@@ -105,6 +104,12 @@ def parse_nitter_rss(content: bytes, *, source_id: str, account: str,
     return items, rejects
 
 
+def parse_fetch(fetch: SourceFetch, src: Source) -> SourceParse:
+    """The feed of the instance that answered -> the account's posts as items; the rest quarantined."""
+    return parse_feed_fetch(fetch, src, lambda body, url: parse_nitter_rss(
+        body, source_id=src.id, account=src.handle or "", instance_url=url))
+
+
 class _Instance:
     """Recognises the instance's own links and maps them back to x.com."""
 
@@ -133,7 +138,7 @@ class _Instance:
         path = self.local_path(url)
         status = STATUS_PATH.search(path)
         if status:
-            return f"{X_BASE_URL}/{status['user']}/status/{status['id']}"
+            return status_url(status['user'], status['id'])
         if path.startswith("/pic/"):
             return _twimg_url(path.removeprefix("/pic/"))
         query = f"?{parts.query}" if parts.query else ""
@@ -182,7 +187,7 @@ def _status_of(entry: Any) -> tuple[str, str] | None:
 def _entry_to_item(entry: Any, *, status: tuple[str, str], published_at: datetime, handle: str,
                    source_id: str, instance: _Instance) -> Item:
     user, status_id = status
-    url = f"{X_BASE_URL}/{user}/status/{status_id}"
+    url = status_url(user, status_id)
     title = (entry.get("title") or "").strip()
     retweet = RETWEET_TITLE.match(title)
     reply = REPLY_TITLE.match(title)
