@@ -3,9 +3,10 @@ error it met), and for a backfill how far back it reached."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from signal_desk.clock import utcnow
 from signal_desk.items import FetchRecord
 
 if TYPE_CHECKING:
@@ -53,10 +54,6 @@ class Coverage:
                     oldest_seen=self.oldest_seen.isoformat() if self.oldest_seen else None,
                     newest_seen=self.newest_seen.isoformat() if self.newest_seen else None,
                     reached_start=self.reached_start, stopped_by=self.stopped_by)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def failed_page(source_id: str, url: str, e: FetchError) -> FetchRecord:

@@ -77,7 +77,7 @@ def envelope_reason(body: Any, expected: str) -> str:
     return f"expected {expected}; got {type(body).__name__}"
 
 
-def as_utc(moment: datetime, *, what: str) -> datetime:
+def require_utc(moment: datetime, *, what: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"{what} must be timezone-aware, got {moment!r}")
     return moment.astimezone(timezone.utc)

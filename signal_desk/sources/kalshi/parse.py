@@ -44,7 +44,7 @@ from signal_desk.sources.markets_common import (
     ParseResult,
     PayloadReader,
     Reject,
-    as_utc,
+    require_utc,
     collect,
     element_locator,
     end_date_issue,
@@ -65,7 +65,7 @@ from signal_desk.sources.markets_common import (
 def parse_markets(payload: bytes | str, observed_at: datetime) -> ParseResult:
     """GET /markets: {"markets": [...], "cursor": "..."}; a bare list of market objects is read too."""
     source = f"{VENUE} /markets"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     cursor = None
     if isinstance(body, dict):
@@ -86,7 +86,7 @@ def parse_markets(payload: bytes | str, observed_at: datetime) -> ParseResult:
 def parse_market(payload: bytes | str, observed_at: datetime) -> ParseResult:
     """GET /markets/{ticker}: {"market": {...}}."""
     source = f"{VENUE} /markets/{{ticker}}"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     if not isinstance(body, dict) or not _is_market_shaped(body.get("market")):
         raise PayloadError(envelope_reason(body, "an object with a 'market' object"), source=source)
@@ -99,7 +99,7 @@ def parse_market_file(payload: bytes | str, observed_at: datetime) -> ParseResul
     """A stored Kalshi market, as the backfill imports it: {"market": {...}}, the bare market object,
     {"markets": [...]} or a list of market objects."""
     source = f"{VENUE} market file"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     if isinstance(body, dict) and isinstance(body.get("markets"), list):
         body = body["markets"]
@@ -163,7 +163,7 @@ def _trade(t: dict, market_id: str | None) -> MarketTrade:
 def parse_events(payload: bytes | str, observed_at: datetime) -> ParseResult:
     """GET /events?with_nested_markets=true: {"events": [{..., "markets": [...]}], "cursor": "..."}."""
     source = f"{VENUE} /events"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise PayloadError(envelope_reason(body, "an object with an 'events' list"), source=source)

@@ -32,7 +32,7 @@ from signal_desk.sources.markets_common import (
     ParseResult,
     PayloadReader,
     Reject,
-    as_utc,
+    require_utc,
     collect,
     element_locator,
     envelope_reason,
@@ -53,7 +53,7 @@ from signal_desk.sources.markets_common import (
 def parse_market(payload: bytes | str, observed_at: datetime) -> ParseResult:
     """GET /market/{id}: one full market object."""
     source = f"{VENUE} /market/{{id}}"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     if not _is_market_shaped(body):
         raise PayloadError(envelope_reason(body, "a market object"), source=source)
@@ -63,7 +63,7 @@ def parse_market(payload: bytes | str, observed_at: datetime) -> ParseResult:
 def parse_markets(payload: bytes | str, observed_at: datetime) -> ParseResult:
     """GET /markets: a list of lite market objects."""
     source = f"{VENUE} /markets"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     if not isinstance(body, list):
         raise PayloadError(envelope_reason(body, "a list of markets"), source=source)

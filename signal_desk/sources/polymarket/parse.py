@@ -34,7 +34,7 @@ from signal_desk.sources.markets_common import (
     ParseResult,
     PayloadReader,
     Reject,
-    as_utc,
+    require_utc,
     collect,
     element_locator,
     end_date_issue,
@@ -65,7 +65,7 @@ def parse_gamma_markets(payload: bytes | str, observed_at: datetime) -> ParseRes
     An event object or a list of events (markets nested under "markets") is read as parse_gamma_events does.
     """
     source = f"{_GAMMA} /markets"
-    observed_at = as_utc(observed_at, what="observed_at")
+    observed_at = require_utc(observed_at, what="observed_at")
     body = load_json(payload, source=source)
     if _is_event_shaped(body) or (isinstance(body, list) and body and all(_is_event_shaped(e) for e in body)):
         return _parse_events(body if isinstance(body, list) else [body], observed_at, source)
@@ -86,7 +86,7 @@ def parse_gamma_markets(payload: bytes | str, observed_at: datetime) -> ParseRes
 def parse_gamma_events(payload: bytes | str, observed_at: datetime | None) -> ParseResult:
     """GET /events?slug= (a list) or GET /events/slug/{slug} (one object): the markets of each event."""
     source = f"{_GAMMA} /events"
-    observed = as_utc(observed_at, what="observed_at") if observed_at is not None else None
+    observed = require_utc(observed_at, what="observed_at") if observed_at is not None else None
     body = load_json(payload, source=source)
     if isinstance(body, dict):
         if not isinstance(body.get("markets"), list):
@@ -106,7 +106,7 @@ def parse_public_search(payload: bytes | str, observed_at: datetime | None = Non
     Search results carry no `updatedAt`, so their prices become odds only when `observed_at` is given.
     """
     source = f"{_GAMMA} /public-search"
-    observed = as_utc(observed_at, what="observed_at") if observed_at is not None else None
+    observed = require_utc(observed_at, what="observed_at") if observed_at is not None else None
     body = load_json(payload, source=source)
     if not isinstance(body, dict):
         raise PayloadError(f"expected an object with 'events', got {type(body).__name__}", source=source)
