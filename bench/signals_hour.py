@@ -1,21 +1,31 @@
 """One bench hour's embedding and annotation, as the signals stage does them, in one process: for timing
 two checkouts side by side as whole processes (run this file from one checkout with PYTHONPATH set to
 the checkout being measured; older checkouts without `annotate_all` annotate post by post, as their
-signals stage did).
+signals stage did, and those before the library was named `signal_desk` have it as `tasks`).
 
     PYTHONPATH=. .venv/bin/python bench/signals_hour.py 300
 """
 from __future__ import annotations
 
+import importlib
 import sys
+
+
+def _library() -> str:
+    try:
+        importlib.import_module("signal_desk")
+        return "signal_desk"
+    except ImportError:
+        return "tasks"
 
 
 def main(channels: int) -> None:
     from bench.synthetic import synthetic_scenario
-    from signal_desk.config import load_config
-    from signal_desk.embeddings import embed
-    from signal_desk.signals import annotate
-    from signal_desk.signals.lexicon import build_lexicon
+    lib = _library()
+    load_config = importlib.import_module(f"{lib}.config").load_config
+    embed = importlib.import_module(f"{lib}.embeddings").embed
+    annotate = importlib.import_module(f"{lib}.signals.annotate")
+    build_lexicon = importlib.import_module(f"{lib}.signals.lexicon").build_lexicon
 
     posts = synthetic_scenario(channels, hours=1).posts
     lex = build_lexicon(load_config("config"))
