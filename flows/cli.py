@@ -51,6 +51,8 @@ _TOOLS = [
      "speakers, speech acts, claims with stance and quotes of a JSONL stream"),
     ("eval-statements", "bench.eval_statements", "main", "measure annotation on labelled statements"),
     ("search", "signal_desk.search", "main", "posts that say something like a sentence, in any language"),
+    ("deployments", "flows.deployments", "main",
+     "write one hourly deployment per ingest part (sources.yaml: partitions) for prefect deploy"),
 ]
 _OWN_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
 

@@ -35,7 +35,7 @@ HOURLY_TIMEOUT_S = 50 * 60
 @flow(name="hourly", flow_run_name=hourly_run_name, log_prints=True, timeout_seconds=HOURLY_TIMEOUT_S)
 def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), as_of: datetime | None = None,
            page_cap: int = 10, politeness: str = "internet", source_ids: list[str] | None = None,
-           with_markets: bool = True, with_signals: bool = True) -> dict:
+           with_markets: bool = True, with_signals: bool = True, part: int | None = None) -> dict:
     """Ingest every enabled source once, land it, validate it and compute the signal tables.
 
     Args:
@@ -49,11 +49,13 @@ def hourly(config_dir: str = DEFAULT_CONFIG, db_path: str = str(db.DEFAULT_DB), 
         with_markets: also fetch the watch lists' markets and propose candidates.
         with_signals: also compute the signal tables. Workers that ingest parts of the sources into one
             DuckLake at once leave this off and let the `signals` flow, one at a time, do it after them.
+        part: only the sources of this ingest part (1 .. `partitions` in sources.yaml); the deployments
+            `./run deployments` writes set it, one per part.
     """
     log = get_run_logger()
     started = time.perf_counter()
     cfg = load_config(config_dir)
-    ids = source_ids or [s.id for s in cfg.sources]
+    ids = source_ids or [s.id for s in (cfg.sources_of_part(part) if part else cfg.sources)]
     opened = start_run_or_failed(db_path, "hourly", as_of, ids)
     if isinstance(opened, State):
         return opened

@@ -55,10 +55,12 @@ def _sources(ids: Any) -> str:
 @_never_failing("hourly")
 def hourly_run_name() -> str:
     """'hourly 2026-07-01 08:00 UTC': the clock the run reports against, which without as_of is the time
-    the run was scheduled for (the hour, for the deployment's schedule); with the sources when only some."""
+    the run was scheduled for (the hour, for the deployment's schedule); with the part or the sources
+    when only some."""
     p = _parameters()
     clock = _minute(p.get("as_of"), "") or _minute(flow_run.get_scheduled_start_time(), "now")
-    return f"hourly {clock}{_sources(p.get('source_ids'))}"
+    part = f" · part {p['part']}" if p.get("part") else ""
+    return f"hourly {clock}{part}{_sources(p.get('source_ids'))}"
 
 
 @_never_failing("backfill")

@@ -11,6 +11,7 @@ import os
 import re
 import threading
 import warnings
+import zlib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -81,6 +82,9 @@ class Source(_Strict):
 
 class SourcesFile(_Strict):
     endpoints: Endpoints = Field(default_factory=Endpoints)
+    # How many ingest parts the sources are split into, one hourly deployment each (docs/runbook.md,
+    # section 8); a source's part follows from its id alone, so adding a source moves no other.
+    partitions: Annotated[int, Field(ge=1, le=256)] = 1
     sources: list[Source]
 
     def cross_problems(self) -> list[tuple[tuple, str]]:
@@ -365,6 +369,23 @@ class Config(BaseModel):
             if s.id == source_id:
                 return s
         raise KeyError(source_id)
+
+    @property
+    def partitions(self) -> int:
+        return self.sources_file.partitions
+
+    def sources_of_part(self, part: int) -> list[Source]:
+        """The enabled sources of ingest part `part` (1 .. partitions)."""
+        if not 1 <= part <= self.partitions:
+            raise ConfigError(f"{self.directory / 'sources.yaml'}: part {part} does not exist "
+                              f"(partitions: {self.partitions})")
+        return [s for s in self.sources if part_of(s.id, self.partitions) == part]
+
+
+def part_of(source_id: str, partitions: int) -> int:
+    """The ingest part (1 .. partitions) a source id belongs to: a stable hash, the same on every host
+    and in every process (Python's own string hash is salted per process)."""
+    return zlib.crc32(source_id.encode("utf-8")) % partitions + 1
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
