@@ -1,4 +1,8 @@
 import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,3 +62,44 @@ def lake(postgres, tmp_path, monkeypatch):
     from signal_desk import db
     monkeypatch.setenv(db.LAKE_DATA_PATH_ENV, str(tmp_path / "lake-files") + "/")
     return f"{db.LAKE_PREFIX}postgres:{postgres.create_database()}"
+
+
+# The object store the DuckLake tests write to: moto's standalone S3 server, in its own process.
+S3_BUCKET = "desk-lake"
+S3_KEY_ID = "desk-writer"
+S3_SECRET = "canary-s3-secret-7Qv2"      # must never be stored or shown
+
+
+def _free_s3_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3_store(tmp_path):
+    """moto's S3 server in its own process, with one empty bucket; yields its endpoint URL and a client."""
+    boto3 = pytest.importorskip("boto3")
+    port = _free_s3_port()
+    log = open(tmp_path / "moto.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the S3 server did not start: {(tmp_path / 'moto.log').read_text()}")
+                time.sleep(0.2)
+        client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=S3_KEY_ID,
+                              aws_secret_access_key=S3_SECRET, region_name="us-east-1")
+        client.create_bucket(Bucket=S3_BUCKET)
+        yield endpoint, client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,44 +17,7 @@ from signal_desk import db
 from tests.pipeline_helpers import T0, small_scenario, write_config
 from tests.test_ducklake import duplicate_keys
 
-BUCKET = "desk-lake"
-KEY_ID = "desk-writer"
-SECRET = "canary-s3-secret-7Qv2"      # must never be stored or shown
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def s3_store(tmp_path):
-    """moto's S3 server in its own process, with one empty bucket; yields its endpoint URL."""
-    boto3 = pytest.importorskip("boto3")
-    port = _free_port()
-    log = open(tmp_path / "moto.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the S3 server did not start: {(tmp_path / 'moto.log').read_text()}")
-                time.sleep(0.2)
-        client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY_ID,
-                              aws_secret_access_key=SECRET, region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield endpoint, client
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+from tests.conftest import S3_BUCKET as BUCKET, S3_KEY_ID as KEY_ID, S3_SECRET as SECRET
 
 
 @pytest.fixture
