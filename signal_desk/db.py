@@ -52,8 +52,8 @@ _LOCK_HOLDER_RE = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PI
 LAKE_EXTENSIONS = {
     "ducklake": ("duckdb_extension_ducklake", "ducklake"),
     "postgres_scanner": ("duckdb_extension_postgres", "postgres"),
-    "httpfs": ("duckdb_extension_httpfs", "httpfs"),       # a data path on S3-compatible storage
 }
+S3_EXTENSION = {"httpfs": ("duckdb_extension_httpfs", "httpfs")}     # loaded only for a lake on S3
 # The lake's Parquet files on S3-compatible storage (DESK_LAKE_DATA_PATH=s3://bucket/prefix/): the
 # credentials come from the standard AWS variables only; this names a store other than AWS itself.
 S3_ENDPOINT_ENV = "DESK_S3_ENDPOINT"
@@ -223,7 +223,8 @@ def lock_holder(message: str) -> str | None:
 def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()   # in memory: temporary tables stay local, the tables live in the lake
     try:
-        for path in _lake_extension_files():
+        s3 = bool(os.environ.get("AWS_ACCESS_KEY_ID")) or os.environ.get(LAKE_DATA_PATH_ENV, "").startswith("s3://")
+        for path in _lake_extension_files() + (_extension_files("s3") if s3 else []):
             con.execute(f"load {_quote(str(path))}")
         _add_s3_secret(con)
         options = ["read_only"] if read_only else []
@@ -271,9 +272,13 @@ def _add_s3_secret(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute(f"create or replace temporary secret desk_s3 (type s3, {settings})")
     except duckdb.Error as error:
-        # DuckDB's message could quote the statement, and so the secret: name the variables instead.
+        # DuckDB's message could quote the statement, and so the secret: it is masked before it is shown.
+        said = str(error)
+        for value in (options["secret"], options.get("session_token")):
+            if value:
+                said = said.replace(value, "***")
         raise StorageError(f"cannot set up S3 access from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
-                           f"{S3_ENDPOINT_ENV}: {type(error).__name__}") from None
+                           f"{S3_ENDPOINT_ENV}: {said}") from None
 
 
 def transaction(con: duckdb.DuckDBPyConnection, work, *, what: str = "a transaction"):
@@ -332,13 +337,18 @@ def _retrying_conflicts(work, *, what: str, attempts: int = 6, first_wait_s: flo
     raise AssertionError(f"unreachable: {what}")
 
 
-@functools.cache
 def _lake_extension_files() -> list[Path]:
-    """The extension files under their entry-point names (links in a private folder for this process)."""
-    folder = Path(tempfile.mkdtemp(prefix="desk-duckdb-extensions-"))
+    return _extension_files("lake")
+
+
+@functools.cache
+def _extension_files(group: str) -> list[Path]:
+    """The extension files of a group (`lake`, `s3`) under their entry-point names (links in a private
+    folder for this process)."""
+    folder = Path(tempfile.mkdtemp(prefix=f"desk-duckdb-{group}-extensions-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     files = []
-    for entry_point, (package, file_name) in LAKE_EXTENSIONS.items():
+    for entry_point, (package, file_name) in {"lake": LAKE_EXTENSIONS, "s3": S3_EXTENSION}[group].items():
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             raise StorageError(f"the DuckLake backend needs the package {package.replace('_', '-')}")

@@ -27,11 +27,12 @@ def land_raw_task(db_path: str, run_id: str, fetches: list[SourceFetch], market_
 @task(name="land-items", cache_policy=NO_CACHE, timeout_seconds=WRITE_TIMEOUT_S)
 def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parsed: list[SourceParse]) -> list[dict]:
     log = get_run_logger()
+    for f in fetches:
+        for before, until in f.gaps_opened:
+            log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
+                        f.source_id, until, before)
     with db.writer(db_path) as con:
-        rows, gaps = landing.land_parsed_sources(con, run_id, fetches, parsed)
-    for source_id, before, until in gaps:
-        log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
-                    source_id, until, before)
+        rows, _ = landing.land_parsed_sources(con, run_id, fetches, parsed)
     log.info("landed: %d new, %d updated items", sum(r["items_new"] for r in rows),
              sum(r["items_updated"] for r in rows))
     return rows

@@ -15,9 +15,6 @@ from signal_desk.failpoints import failpoint
 from tasks.runs import current_flow_run_id
 
 SIGNALS_TIMEOUT_S = 30 * 60      # embeddings on CPU for every new item
-# The signals flows' own run: a normal one takes seconds to a few minutes, a recompute over every item
-# landed hours at most on a large history; each flow's bound is the tighter one.
-RECORDED_RUN_TIMEOUT_S = 6 * 60 * 60
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,10 @@ def latest_run_clock(con) -> datetime:
     return row[0] if row and row[0] else db.utcnow()
 
 
-@task(name="signals-run", cache_policy=NO_CACHE, timeout_seconds=RECORDED_RUN_TIMEOUT_S)
 def recorded_run(db_path: str, flow_name: str, as_of: datetime | None, what: str,
                  work: Callable[[Any, str, datetime | None], dict],
                  default_clock: Callable[[Any], datetime] | None = None) -> tuple[str, datetime | None, dict] | RunStopped:
-    """`work(con, run_id, as_of)` as one recorded run: started and finished in `runs` (failed, with the
+    """Called by the signals flows themselves, not a task: `work(con, run_id, as_of)` as one recorded run: started and finished in `runs` (failed, with the
     error, when it raises), retried whole on a lake's commit conflict, then the snapshot published.
     Returns (run id, clock, summary), or why it stopped when the database is held or the snapshot
     cannot be published (both recorded first), for the flow to end Failed with."""

@@ -372,3 +372,21 @@ def test_a_check_that_cannot_run_is_reported_not_passed(fresh_db, gx, tmp_path):
     assert failure.expectation == "expect_column_values_to_not_be_null:headline"
     assert "headline" in failure.error
     assert quarantined(fresh_db, run) == {}
+
+
+def test_a_quarantined_post_is_not_released_by_a_run_whose_checks_could_not_run(fresh_db, gx, tmp_path):
+    # A check that cannot run names no failing row: that must not count as every row passing.
+    first = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
+    landing.land_items(fresh_db, first, [alalam("63010", "")])
+    validate_run(fresh_db, first, now=RUN_CLOCK, sources=SOURCES)
+    for table in TABLES:
+        (tmp_path / f"{table}.json").write_text(load_suite(table).path.read_text())
+    items = json.loads((tmp_path / "items.json").read_text())
+    items["expectations"].append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "headline"},
+                                  "description": "every post has a headline", "meta": {"severity": "warning"}})
+    (tmp_path / "items.json").write_text(json.dumps(items))
+    later = landing.start_run(fresh_db, "hourly", RUN_CLOCK + timedelta(hours=1))
+    landing.land_items(fresh_db, later, [alalam("63010", "Araghchi: the talks go ahead on Sunday.")])
+    validate_run(fresh_db, later, now=RUN_CLOCK + timedelta(hours=1), sources=SOURCES, expectations_dir=tmp_path)
+
+    assert fresh_db.execute("select released_run_id from quarantine where stage = 'validate'").fetchall() == [(None,)]

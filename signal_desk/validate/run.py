@@ -393,7 +393,9 @@ def validate_run(con: duckdb.DuckDBPyConnection, run_id: str, *, now: datetime,
         quarantined += rows
         summary.quarantined_rows = len({r.record_key for r in rows})
         failing = {r.record_key for r in rows}
-        passed += [(table, key) for key in frame["record_key"].unique() if key not in failing]
+        # A check that could not run failed without naming rows: nothing of this table counts as passed.
+        if not any(o.error or (not o.success and not o.unexpected) for o in outcomes):
+            passed += [(table, key) for key in frame["record_key"].unique() if key not in failing]
         for outcome in outcomes:
             results.append(_result_row(run_id, table, outcome, validated_at))
             if not outcome.success:
