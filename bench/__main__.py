@@ -6,7 +6,8 @@
 
 Sections: parse (this parser vs minet and snscrape on real t.me pages), meaning (the two sentence
 encoders side by side, and annotation with claims by meaning), hourly (a whole run at 100 and
-1,000 channels against the local mirror), growth (signal computation at 10^5..10^7 items of history),
+1,000 channels against the local mirror), workers (the two-part layout on a DuckLake in PostgreSQL and
+S3: each worker's hour, the catalog's and the object store's share), growth (signal computation at 10^5..10^7 items of history),
 queries (the documented example queries at 10^7 items). bench/README.md says how to read the figures.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from bench.measure import FAILED, MISSED, UNAVAILABLE, Row, command_line, machine, markdown_table, table
 from signal_desk.progress import Steps
 
-SECTIONS = ("parse", "meaning", "hourly", "growth", "queries")
+SECTIONS = ("parse", "meaning", "hourly", "workers", "growth", "queries")
 BENCH_DIR = Path(__file__).resolve().parent
 RIVAL_MODULES = ("snscrape.modules.telegram", "minet.telegram.scraper")
 
@@ -121,6 +122,12 @@ def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Step
         if got:
             rows += got[0]
             details["hourly"] = got[1]
+    if "workers" in sections:
+        from bench import workers_bench
+        got = guarded("workers", lambda: workers_bench.run(quick=quick, command=command))
+        if got:
+            rows += got[0]
+            details["workers"] = got[1]
     if "growth" in sections or "queries" in sections:
         from bench import growth_bench, queries_bench
         work = Path(tempfile.mkdtemp(prefix="signal-desk-bench-history-"))

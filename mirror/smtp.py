@@ -65,12 +65,13 @@ class _AnyPortController(Controller):
 
 
 class LocalSmtpServer:
-    def __init__(self, folder: Path | str, *, port: int = 0, refuse_with: str | None = None):
+    def __init__(self, folder: Path | str, *, port: int = 0, refuse_with: str | None = None,
+                 host: str = "127.0.0.1"):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._handler = _SavingHandler(self.folder, refuse_with)
-        self._controller = _AnyPortController(self._handler, hostname="127.0.0.1", port=port)
-        self.host = "127.0.0.1"
+        self._controller = _AnyPortController(self._handler, hostname=host, port=port)
+        self.host = host
 
     @property
     def port(self) -> int:

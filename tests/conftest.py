@@ -3,6 +3,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,30 +71,31 @@ S3_KEY_ID = "desk-writer"
 S3_SECRET = "canary-s3-secret-7Qv2"      # must never be stored or shown
 
 
-def _free_s3_port() -> int:
+def _free_port(host: str) -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def s3_store(tmp_path):
-    """moto's S3 server in its own process, with one empty bucket; yields its endpoint URL and a client."""
+@contextmanager
+def s3_server(folder: Path, host: str = "127.0.0.1"):
+    """moto's S3 server in its own process on `host`, with one empty bucket; yields its endpoint URL and a
+    client."""
     boto3 = pytest.importorskip("boto3")
-    port = _free_s3_port()
-    log = open(tmp_path / "moto.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+    port = _free_port(host)
+    log = open(folder / "moto.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
                               stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection((host, port), timeout=1).close()
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the S3 server did not start: {(tmp_path / 'moto.log').read_text()}")
+                    raise RuntimeError(f"the S3 server did not start: {(folder / 'moto.log').read_text()}")
                 time.sleep(0.2)
         client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=S3_KEY_ID,
                               aws_secret_access_key=S3_SECRET, region_name="us-east-1")
@@ -103,3 +105,10 @@ def s3_store(tmp_path):
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def s3_store(tmp_path):
+    """moto's S3 server on 127.0.0.1 (s3_server)."""
+    with s3_server(tmp_path) as store:
+        yield store

@@ -31,8 +31,11 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, bin_dir: Path):
-        self.bin_dir = bin_dir
+    """host: the address it listens on and is reached at; allow: a further network (CIDR) whose clients it
+    trusts, for workers on other hosts."""
+
+    def __init__(self, bin_dir: Path, host: str = "127.0.0.1", allow: str | None = None):
+        self.bin_dir, self.host, self.allow = bin_dir, host, allow
         self.port = _free_port()
         self.user = "desk"
         self.folder = Path(tempfile.mkdtemp(prefix="desk-postgres-"))
@@ -52,7 +55,10 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.user, "--no-sync", "-E", "UTF8")
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+        if self.allow:
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.write(f"host all all {self.allow} trust\n")
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses={self.host} -c fsync=off "
                    "-c synchronous_commit=off -c max_connections=100")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"),
                   "-w", "-t", "60", "start", timeout=90)
@@ -62,8 +68,8 @@ class PostgresServer:
         """A new, empty database; returns its libpq connection string."""
         self._databases += 1
         name = f"lake{self._databases}"
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
-        return f"host=127.0.0.1 port={self.port} dbname={name} user={self.user}"
+        self._run("createdb", "-h", self.host, "-p", str(self.port), "-U", self.user, name)
+        return f"host={self.host} port={self.port} dbname={name} user={self.user}"
 
     def stop(self) -> None:
         try:

@@ -69,6 +69,24 @@ def test_one_hourly_deployment_per_part_and_the_signals_after_them():
     assert [d for d in out["deployments"] if d["name"] in {u["name"] for u in unchanged}] == unchanged
 
 
+def test_with_a_repository_every_flow_run_clones_the_code_from_it():
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    out = partitioned(spec, 2, "git://code.internal/desk.git", "main")
+    # no step that records, or goes to, the deploying machine's folder
+    assert out["build"] is None
+    assert out["pull"] == [{"prefect.deployments.steps.git_clone": {"repository": "git://code.internal/desk.git",
+                                                                     "branch": "main"}}]
+    assert partitioned(spec, 2)["pull"] == spec["pull"]
+
+
+def test_a_branch_without_a_repository_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "deployments", "--config", str(ROOT / "config"),
+                           "--out", str(tmp_path / "p.yaml"), "--branch", "main"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "--branch needs --repository" in done.stderr
+    assert not (tmp_path / "p.yaml").exists()
+
+
 def test_the_command_writes_a_prefect_file_whose_parameters_the_flow_takes(tmp_path):
     import inspect
     cfg_dir = write_config(tmp_path / "config", "http://127.0.0.1:9")

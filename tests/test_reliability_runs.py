@@ -294,9 +294,9 @@ def test_every_flow_and_task_has_a_time_bound():
 # ---- the alert ------------------------------------------------------------------------------------
 
 class Webhook:
-    """A webhook receiver on 127.0.0.1 that keeps what it is sent."""
+    """A webhook receiver (on 127.0.0.1 unless told) that keeps what it is sent."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1"):
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
         received = self.received = []
@@ -310,8 +310,8 @@ class Webhook:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
