@@ -22,7 +22,7 @@ SUITE = ["tests/test_reliability_faults.py", "tests/test_reliability_crash.py",
          "tests/test_reliability_content.py", "tests/test_reliability_secrets.py",
          "tests/test_reliability_config.py", "tests/test_reliability_nesting.py",
          "tests/test_reliability_redirect_secrets.py", "tests/test_reliability_delivery.py",
-         "tests/test_reliability_runs.py", "tests/test_alerts.py"]
+         "tests/test_reliability_runs.py", "tests/test_alerts.py", "tests/test_separate_hosts.py"]
 ROOT = Path(__file__).resolve().parent.parent
 _LOCAL_URL = re.compile(r"http://127\.0\.0\.1:\d+")
 _TEMP_DIR = re.compile(r"(?:/[\w.\-]+)+/(?=[\w\-]+\.(?:yaml|duckdb)\b)")

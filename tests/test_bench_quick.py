@@ -84,6 +84,18 @@ def test_all_parsers_found_the_same_posts_on_the_real_pages(quick_result):
     assert row["status"] == "met" and row["value"] == 18
 
 
+def test_the_workers_parts_land_every_channel_once_into_the_lake_and_its_store(quick_result):
+    workers = quick_result["sections"]["workers"]
+    runs = {r["what"]: r for r in workers["runs"]}
+    parts = [runs[f"part {k} of {workers['parts']}"]["result"] for k in range(1, workers["parts"] + 1)]
+    assert all(p["status"] == "completed" for p in parts)
+    assert sum(p["sources"] for p in parts) == workers["channels"]          # each channel in one part
+    assert all(p["items_new"] > 0 for p in parts) and runs["signals"]["result"]["status"] == "completed"
+    # each run committed to the catalog and wrote Parquet files to the object store
+    assert all(r["catalog_commits"] > 0 and r["catalog_snapshots"] > 0 and r["objects_written"] > 0
+               for r in runs.values())
+
+
 def test_growth_and_queries_ran_on_generated_history(quick_result):
     sizes = quick_result["sections"]["growth"]["sizes"]
     assert sizes["10000"]["items"] >= 10_000

@@ -28,6 +28,7 @@ from signal_desk import db
 from signal_desk.config import load_config, part_of
 from tests.conftest import S3_BUCKET, S3_KEY_ID, S3_SECRET, _free_port, s3_server
 from tests.hosts import Hosts
+from tests.reliability_table import record_outcome
 from tests.postgres_server import REQUIRE_ENV, PostgresServer, postgres_bin_dir
 from tests.test_deployment import PREFECT, ROOT, Processes, api, wait_for
 from tests.test_ducklake import duplicate_keys
@@ -234,7 +235,8 @@ def test_workers_on_hosts_of_their_own_survive_one_host_dying(tmp_path, monkeypa
         while not webhook.received:
             assert time.monotonic() < deadline, (desk.runs_of("alert"), procs.log(f"worker-{other}"))
             time.sleep(1)
-        assert len(webhook.received) == 1
+        alerts = list(webhook.received)
+        assert len(alerts) == 1
         assert killed in webhook.received[0]["text"] and "Crashed" in webhook.received[0]["text"]
 
         # The host is back: the part's next run lands what the killed one did not.
@@ -289,6 +291,15 @@ def test_workers_on_hosts_of_their_own_survive_one_host_dying(tmp_path, monkeypa
         mail = [email.message_from_bytes(m.data) for m in smtp.received]
 
     print(f"runs in the lake: {runs_recorded}; items the killed part's next run landed: {rerun_landed}")
+    scenario = load_scenario("iran_talks")
+    expected = {(s.id, str(p.post_id)) for s in cfg.sources if s.kind == "telegram" for p in scenario.posts
+                if p.outlet == s.handle and p.published_at <= AS_OF}
+    record_outcome("runs", f"a worker host killed mid-run ({hosts.mode}: every process of it, SIGKILL, after its "
+                   "fetch)", lost=len(expected - {(s, i) for s, ids in landed.items() for i in ids}),
+                   duplicates=sum(len(ids) - len(set(ids)) for ids in landed.values()),
+                   outcome=f"the other part Completed; the killed run marked Crashed ({crashed['state']['message']}); "
+                           f"{len(alerts)} alert message(s) naming it; the part's next run landed the {rerun_landed} "
+                           "posts the killed run had fetched")
     # Every item exactly once, the killed part's included; the killed run is left open, never completed.
     assert ("hourly", "completed") in runs_recorded and ("signals", "completed") in runs_recorded
     assert runs_recorded.count(("hourly", "completed")) == PARTS
@@ -296,7 +307,6 @@ def test_workers_on_hosts_of_their_own_survive_one_host_dying(tmp_path, monkeypa
     assert set(landed) == {s.id for s in cfg.sources} and duplicates == {}
     assert all(len(ids) == len(set(ids)) for ids in landed.values())
     assert int(analyst.stdout.strip()) == sum(len(ids) for ids in landed.values())
-    scenario = load_scenario("iran_talks")
     for src in (s for s in cfg.sources if s.kind == "telegram"):
         assert sorted(landed[src.id]) == sorted(str(p.post_id) for p in scenario.posts
                                                 if p.outlet == src.handle and p.published_at <= AS_OF), src.id
