@@ -21,10 +21,9 @@ from prefect.states import Failed
 from flows.run_names import report_run_name
 from signal_desk import db
 from signal_desk.report import ledger
-from signal_desk.report.mail import smtp_settings
+from signal_desk.report.mail import first_line, smtp_settings
 from signal_desk.report.schedule import load_watchlist, scheduled_window_end
-from signal_desk.report.send import (ReportNotDelivered, delivery_problems, first_line, merge_attempts,
-                                     retry_delays)
+from signal_desk.report.send import ReportNotDelivered, delivery_problems, merge_attempts, retry_delays
 from tasks.report import (archive_task, artifact_key, artifact_markdown, build_task, holder as report_holder,
                           publish_task, send_task)
 from tasks.runs import RunFailed

@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from prefect.runtime import flow_run
 
-from signal_desk.clock import parse_utc
+from signal_desk.clock import parse_utc, utcnow
 
 MAX_NAMED_SOURCES = 3
 
@@ -95,6 +95,6 @@ def report_run_name() -> str:
         wl = load_watchlist(p.get("config_dir", "config"), watchlist_id)
     except Exception:   # a bad config fails the run itself, with its own message
         return f"report {watchlist_id}, window ending {end:%Y-%m-%d %H:%M} UTC" if end else f"report {watchlist_id}"
-    end = (end or scheduled_window_end(wl, datetime.now(timezone.utc))).replace(second=0, microsecond=0)
+    end = (end or scheduled_window_end(wl, utcnow())).replace(second=0, microsecond=0)
     start = end - timedelta(hours=wl.window_hours)
     return f"report {watchlist_id} {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"

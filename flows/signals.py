@@ -24,7 +24,8 @@ from signal_desk import db, landing
 from signal_desk.config import load_config
 from signal_desk.signals.run import compute_signals, recompute
 from tasks.alerts import alerts_task
-from tasks.signals import RunStopped, latest_run_clock, recorded_run
+from tasks.runs import RunStopped
+from tasks.signals import latest_run_clock, recorded_run
 
 
 MINUTE = 60

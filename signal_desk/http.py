@@ -17,11 +17,12 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from signal_desk.clock import utcnow
 from signal_desk.config import expand_secrets, redact_secrets, redact_secrets_bytes
 
 USER_AGENT = "signal-desk/0.1 (+news-signal pipeline; polite scraper of public previews)"
@@ -306,7 +307,7 @@ class Fetcher:
                                              status=r.status_code)
                         chunks.append(chunk)
                     return Response(url=url, status=r.status_code, body=b"".join(chunks),
-                                    fetched_at=datetime.now(timezone.utc),
+                                    fetched_at=utcnow(),
                                     headers={k.lower(): v for k, v in r.headers.items()})
             except FetchError:
                 raise

@@ -8,7 +8,6 @@ source's own code is its package's, found through `signal_desk.sources.registry`
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 
 import duckdb
 
@@ -18,7 +17,7 @@ from signal_desk.sources.fetching import Cursor, SourceFetch
 from signal_desk.sources.parsing import SourceParse
 from signal_desk.sources.registry import POST_SOURCES, post_source
 
-__all__ = ["Cursor", "SourceParse", "by_source", "fetch_sources", "load_cursors", "parse_fetches"]
+__all__ = ["Cursor", "SourceParse", "fetch_sources", "load_cursors", "parse_fetches"]
 
 
 def load_cursors(con: duckdb.DuckDBPyConnection, source_ids: list[str]) -> dict[str, Cursor]:
@@ -64,9 +63,3 @@ def parse_fetches(cfg: Config, fetches: list[SourceFetch]) -> list[SourceParse]:
         parsed.append(p)
     return parsed
 
-
-def by_source(rows) -> dict[str, list]:
-    out: dict[str, list] = defaultdict(list)
-    for r in rows:
-        out[r.source_id].append(r)
-    return out

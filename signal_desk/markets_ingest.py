@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import duckdb
 
+from signal_desk.clock import utcnow
 from signal_desk.config import Config, MarketRef, Watchlist
 from signal_desk.http import Fetcher, FetchPolicy
 from signal_desk.items import PayloadError, QuarantineRow, TradeWindow
@@ -58,7 +59,7 @@ async def fetch_markets(cfg: Config, latest: dict, *, policy: FetchPolicy | None
                         now: datetime | None = None, search: bool = True,
                         cursors: dict[tuple[str, str], TradeCursor] | None = None) -> list[MarketFetch]:
     """cursors: each market's trade cursor (`trade_cursors`); markets without one fetch BACKFILL back."""
-    start = MarketCursors(now or datetime.now(timezone.utc), latest, cursors or {})
+    start = MarketCursors(now or utcnow(), latest, cursors or {})
     refs = watched_markets(cfg)
     searches = [(wl, v) for wl in cfg.watchlists if search and search_terms(wl)
                 for v in VENUES.values() if v.search is not None]

@@ -24,8 +24,9 @@ def current_flow_run_id() -> str | None:
 
 
 @dataclass(frozen=True)
-class DatabaseHeld:
-    """open_run's answer when another process held the database: the one line that says so."""
+class RunStopped:
+    """Why a run stopped without doing its work, in the one line that says so: another process held the
+    database (open_run's answer), or a signals run's snapshot could not be published."""
     message: str
 
 
@@ -36,7 +37,7 @@ class RunFailed(RuntimeError):
 
 @task(name="open-run", cache_policy=NO_CACHE, timeout_seconds=OPEN_RUN_TIMEOUT_S)
 def open_run(db_path: str, flow_name: str, as_of: datetime | None,
-             source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | DatabaseHeld:
+             source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | RunStopped:
     """Record the run's start. When another process holds the database longer than a writer waits,
     the attempt is noted beside the database (the next run that gets it records it in `runs`) and the
     answer is the line naming the holder: the flow ends Failed with it, without a traceback, since
@@ -51,7 +52,7 @@ def open_run(db_path: str, flow_name: str, as_of: datetime | None,
             cursors = load_cursors(con, source_ids)
     except db.DatabaseLocked as error:
         landing.record_unreachable_run(db_path, flow_name, as_of, str(error), prefect_flow_run_id=prefect_run)
-        return DatabaseHeld(str(error))
+        return RunStopped(str(error))
     if imported:
         log.warning("recorded %d earlier run(s) that could not get the database as failed", imported)
     if abandoned:
@@ -75,7 +76,7 @@ def start_run_or_failed(db_path: str, flow_name: str, as_of: datetime | None,
                         source_ids: list[str]) -> tuple[str, dict[str, Cursor]] | State:
     """open_run's (run_id, cursors), or the Failed state the flow ends in when the database is held."""
     outcome = open_run(db_path, flow_name, as_of, source_ids)
-    return Failed(message=outcome.message) if isinstance(outcome, DatabaseHeld) else outcome
+    return Failed(message=outcome.message) if isinstance(outcome, RunStopped) else outcome
 
 
 @task(name="close-run", cache_policy=NO_CACHE, timeout_seconds=CLOSE_RUN_TIMEOUT_S)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,15 +11,9 @@ from prefect.cache_policies import NO_CACHE
 from signal_desk import db, landing
 from signal_desk.config import Config
 from signal_desk.failpoints import failpoint
-from tasks.runs import current_flow_run_id
+from tasks.runs import RunStopped, current_flow_run_id
 
 SIGNALS_TIMEOUT_S = 30 * 60      # embeddings on CPU for every new item
-
-
-@dataclass(frozen=True)
-class RunStopped:
-    """Why a signals run stopped without computing (the database held, the snapshot not published)."""
-    message: str
 
 
 @task(name="compute-signals", cache_policy=NO_CACHE, timeout_seconds=SIGNALS_TIMEOUT_S)

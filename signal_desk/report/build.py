@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import duckdb
 
 from signal_desk.config import Watchlist
-from signal_desk.clock import as_utc
+from signal_desk.clock import as_utc, utcnow
 
 MAX_STORIES = 5            # stories shown in full (those making the list's claims first); the rest by headline
 MAX_STATEMENTS = 200       # timeline rows read per story (the first report and the most recent ones)
@@ -360,7 +360,7 @@ class Report:
     other_stories: tuple[Story, ...]     # in the window but not shown in full
     signals: tuple[SignalStatus, ...]
     claim_labels: dict[str, str] = field(default_factory=dict)
-    built_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    built_at: datetime = field(default_factory=utcnow)
     top: tuple[TopLine, ...] = ()
     cards: tuple[ContradictionCard, ...] = ()      # every contradiction card, new ones first
     markets: tuple[OddsMove, ...] = ()             # every market of the watch list, priced at `since` and now
@@ -872,12 +872,10 @@ class _Query:
             for m in st.markets:
                 markets.setdefault((m.venue, m.market_id), (m.question, m.outcome, m.url))
         for ref in wl.markets:
-            for r in self.rows("""
-                    select market_id, question, outcomes, url from markets
-                    where venue = ? and (slug = ? or market_id = ?) and not coalesce(archived, false)""",
-                    ref.venue, ref.key, ref.key):
-                outcome = (r["outcomes"] or ["Yes"])[0]
-                markets.setdefault((ref.venue, r["market_id"]), (r["question"] or "", outcome, r["url"]))
+            for r in self.rows("select market_id, question, primary_outcome, url from stg_market_refs "
+                               "where venue = ? and ref_key = lower(?)", ref.venue, ref.key):
+                markets.setdefault((ref.venue, r["market_id"]), (r["question"] or "", r["primary_outcome"] or "Yes",
+                                                                 r["url"]))
         return [(v, mid, q, o, u) for (v, mid), (q, o, u) in sorted(markets.items())]
 
     def priced_markets(self, markets: list[tuple[str, str, str, str, str | None]]) -> list[OddsMove]:

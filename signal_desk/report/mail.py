@@ -47,6 +47,17 @@ class SmtpSettings:
         return f"{self.host}:{self.port}{how}" + (f" as {self.user}" if self.user else "")
 
 
+def first_line(error: BaseException) -> str:
+    """An error in one line: its type and the first line of its message."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else 'no detail'}"
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A 5xx to the session (login, sender): retrying the same settings cannot help."""
+    return isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
+
+
 def smtp_settings(env: Mapping[str, str] | None = None) -> SmtpSettings:
     env = os.environ if env is None else env
     block = env.get("DESK_SMTP_BLOCK", "").strip()

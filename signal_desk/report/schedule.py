@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 
-from signal_desk import db
+from signal_desk.clock import as_utc
 from signal_desk.config import ConfigError, Watchlist, WatchlistsFile, load_model
 
 
@@ -22,7 +22,7 @@ def load_watchlist(config_dir: str | Path, watchlist_id: str) -> Watchlist:
 
 def scheduled_window_end(wl: Watchlist, now: datetime) -> datetime:
     """The latest time at or before `now` that the watch list's report cron names, in UTC."""
-    local_now = db.as_utc(now).astimezone(ZoneInfo(wl.report.timezone)).replace(second=0, microsecond=0)
+    local_now = as_utc(now).astimezone(ZoneInfo(wl.report.timezone)).replace(second=0, microsecond=0)
     # cronsim walks back from strictly before its start: start a minute on, so `now` itself can be the tick
     tick = next(CronSim(wl.report.cron, local_now + timedelta(minutes=1), reverse=True))
     return tick.astimezone(timezone.utc)

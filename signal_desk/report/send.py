@@ -7,13 +7,12 @@ reported; a hand-over whose outcome could not be recorded is never retried withi
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import timezone
 
 from signal_desk import db
 from signal_desk.config import env_seconds
 from signal_desk.report import ledger
-from signal_desk.report.mail import HandOverUnknown, send_eml, smtp_settings
+from signal_desk.report.mail import HandOverUnknown, first_line, is_permanent, send_eml, smtp_settings
 
 
 class ReportNotDelivered(RuntimeError):
@@ -32,16 +31,6 @@ def retry_delays() -> list[float]:
     retries = int(env_seconds(RETRIES_ENV, 3))
     first = env_seconds(RETRY_DELAY_ENV, 60.0)
     return [min(first * 2 ** i, MAX_RETRY_DELAY_S) for i in range(retries)]
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else 'no detail'}"
-
-
-def is_permanent(error: BaseException) -> bool:
-    """A 5xx to the session (login, sender): retrying the same settings cannot help."""
-    return isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
 
 
 def waiting_for(con, entry: ledger.LedgerEntry) -> str:

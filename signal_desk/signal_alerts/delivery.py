@@ -15,8 +15,8 @@ from signal_desk import db
 from signal_desk.config import Config, Webhook
 from signal_desk.failpoints import failpoint
 from signal_desk.http import FetchPolicy, backoff_delay, post_json
-from signal_desk.report.mail import (HandOverUnknown, SmtpSettings, SmtpSettingsError, compose_message, message_id_for,
-                               send_eml, smtp_settings)
+from signal_desk.report.mail import (HandOverUnknown, SmtpSettings, SmtpSettingsError, compose_message, first_line,
+                                     is_permanent, message_id_for, send_eml, smtp_settings)
 from signal_desk.signal_alerts import ledger
 
 
@@ -53,11 +53,6 @@ class Delivery:
 
 def _who(alert: ledger.Alert) -> str:
     return f"{alert.channel} to {alert.recipient}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else 'no detail'}"
 
 
 def deliver(db_path: str, cfg: Config, policy: FetchPolicy, holder: str) -> Delivery:
@@ -101,7 +96,7 @@ def deliver(db_path: str, cfg: Config, policy: FetchPolicy, holder: str) -> Deli
         except Exception as e:  # noqa: BLE001 -- the database is unavailable: say exactly what is known
             result.unrecorded.append(
                 f"alert {alert_id} ({_who(alert)}) ended {outcome.status} but the ledger could not record it: "
-                f"{_first_line(e)}; it stays as recorded before the hand-over (possibly delivered) and is not "
+                f"{first_line(e)}; it stays as recorded before the hand-over (possibly delivered) and is not "
                 f"sent again")
             break
     return result
@@ -126,8 +121,8 @@ def _send_email(db_path: str, alert: ledger.Alert, settings: SmtpSettings, polic
         except HandOverUnknown as e:
             return Outcome(alert, "possibly_delivered", attempt, f"the server's answer to DATA was lost: {e}")
         except (OSError, smtplib.SMTPException) as e:     # not handed over: no session, or sender refused
-            error = f"{settings.describe()}: {_first_line(e)}"
-            if _is_permanent(e):
+            error = f"{settings.describe()}: {first_line(e)}"
+            if is_permanent(e):
                 return Outcome(alert, "pending", attempt, error, session_failed=True)
             delay = backoff_delay(policy, attempt)
             if attempt >= policy.max_attempts or time.monotonic() + delay > deadline:
@@ -147,11 +142,6 @@ def _send_email(db_path: str, alert: ledger.Alert, settings: SmtpSettings, polic
         if time.monotonic() + delay > deadline:
             return Outcome(alert, "pending", attempt, f"{error} (retry time budget exhausted)")
         time.sleep(delay)
-
-
-def _is_permanent(error: BaseException) -> bool:
-    """A 5xx to the session (login, sender): retrying the same settings cannot help."""
-    return isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
 
 
 def webhook_url(webhook: Webhook) -> str:

@@ -202,9 +202,8 @@ def _rule_words(wl: Watchlist, signal: Signal, con: duckdb.DuckDBPyConnection) -
     if rule.market:
         m = rule.market
         found = _rows(con, """
-            select question from stg_markets
-            where venue = ? and (market_id = ? or lower(market_id) = lower(?) or lower(slug) = lower(?))
-            limit 1""", m.venue, m.key, m.key, m.key)
+            select question from stg_market_refs where venue = ? and ref_key = lower(?)
+            limit 1""", m.venue, m.key)
         market = f"the market “{found[0]['question']}” ({VENUE_NAMES.get(m.venue, m.venue)})" if found else \
             f"its {VENUE_NAMES.get(m.venue, m.venue)} market"
         conditions = []
