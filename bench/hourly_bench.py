@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bench.measure import INFO, MISSED, Row, judged, process_cpu_seconds
+from bench.measure import INFO, MISSED, Row, judged, process_cpu_seconds, run_measured
 from bench.synthetic import HOUR, MEASURED_CLOCK, synthetic_outlets, write_config
 from mirror.smtp import LocalSmtpServer
 
@@ -230,28 +230,14 @@ def run_child(mode: str, *, config: Path, db: Path, as_of: datetime, env: dict, 
               label: str, runs: int = 1) -> tuple[list[dict], float, float]:
     result_file = work / f"{label}.json"
     log_file = work / f"{label}.log"
-    started = time.perf_counter()
-    with log_file.open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.hourly_bench", "child", "--mode", mode,
-                                 "--config", str(config), "--db", str(db), "--as-of", as_of.isoformat(),
-                                 "--runs", str(runs), "--result", str(result_file)],
-                                cwd=ROOT, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + CHILD_TIMEOUT_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                proc.returncode = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                raise RuntimeError(f"{label}: no result after {CHILD_TIMEOUT_S} s (log: {log_file})")
-            time.sleep(0.02)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0 or not result_file.exists():
+    wall, cpu, code = run_measured([sys.executable, "-m", "bench.hourly_bench", "child", "--mode", mode,
+                                    "--config", str(config), "--db", str(db), "--as-of", as_of.isoformat(),
+                                    "--runs", str(runs), "--result", str(result_file)],
+                                   cwd=ROOT, env=env, log=log_file, timeout_s=CHILD_TIMEOUT_S)
+    if code != 0 or not result_file.exists():
         tail = log_file.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise RuntimeError(f"{label}: exited with {proc.returncode}:\n{tail}")
-    return json.loads(result_file.read_text(encoding="utf-8")), wall, usage.ru_utime + usage.ru_stime
+        raise RuntimeError(f"{label}: exited with {code}:\n{tail}")
+    return json.loads(result_file.read_text(encoding="utf-8")), wall, cpu
 
 
 def child_env(mirror_url: str, api_url: str | None) -> dict:

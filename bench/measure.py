@@ -143,3 +143,23 @@ def markdown_table(rows: list[Row]) -> str:
     for r in rows:
         lines.append(f"| {r.section} | {r.name} | {fmt(r.value, r.unit)} | {r.target} | {r.status} |")
     return "\n".join(lines)
+
+
+def run_measured(args: list[str], *, cwd, env: dict, log, timeout_s: float) -> tuple[float, float, int]:
+    """Run a command to its end, its output in `log` (a Path); returns wall seconds, CPU seconds of it and
+    of everything it waited for (`wait4`), and its exit code. Killed, and an error, after `timeout_s`."""
+    import subprocess
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"{log.stem}: no result after {timeout_s:.0f} s (log: {log})")
+            time.sleep(0.02)
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)

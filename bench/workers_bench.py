@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.hourly_bench import Mirror, child_env, start_prefect_server
-from bench.measure import INFO, Row, load_average
+from bench.measure import INFO, Row, load_average, run_measured
 from bench.synthetic import HOUR, MEASURED_CLOCK, synthetic_outlets, write_config
 from mirror.smtp import LocalSmtpServer
 
@@ -61,24 +60,6 @@ def child(argv: list[str]) -> None:
                   **{k: v for k, v in (summary if isinstance(summary, dict) else {}).items()
                      if isinstance(v, (int, float, str))}}
     Path(a.result).write_text(json.dumps(result, default=str), encoding="utf-8")
-
-
-def _process(args: list[str], env: dict, log: Path) -> tuple[float, float, int]:
-    """Run to the end; wall seconds, CPU seconds of it and everything it waited for, exit code."""
-    started = time.perf_counter()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + CHILD_TIMEOUT_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                raise RuntimeError(f"{log.stem}: no result after {CHILD_TIMEOUT_S} s (log: {log})")
-            time.sleep(0.05)
-    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
 
 
 class Catalog:
@@ -153,9 +134,11 @@ def run(*, quick: bool, command: str) -> tuple[list[Row], dict]:
                 label = f"{hour}-{what}".replace(" ", "-")
                 result_file = work / f"{label}.json"
                 before_catalog, before_bucket, load_before = catalog.counters(), _bucket(s3), load_average()
-                wall, cpu, code = _process([sys.executable, "-m", "bench.workers_bench", "child", *args,
-                                            "--config", str(config), "--db", lake, "--as-of", as_of.isoformat(),
-                                            "--result", str(result_file)], env, work / f"{label}.log")
+                wall, cpu, code = run_measured([sys.executable, "-m", "bench.workers_bench", "child", *args,
+                                                "--config", str(config), "--db", lake, "--as-of",
+                                                as_of.isoformat(), "--result", str(result_file)],
+                                               cwd=ROOT, env=env, log=work / f"{label}.log",
+                                               timeout_s=CHILD_TIMEOUT_S)
                 if code != 0 or not result_file.exists():
                     tail = (work / f"{label}.log").read_text(encoding="utf-8", errors="replace")[-2000:]
                     raise RuntimeError(f"{label}: exited with {code}:\n{tail}")

@@ -11,8 +11,8 @@ Each part ingests the sources whose id hashes to it (`signal_desk.config.part_of
 signals; the first part also fetches the markets. With `--repository`, every flow run clones the code
 from it (Prefect's `git_clone` pull step), so a worker on any host runs the same code without a copy
 of this checkout; without it, flow runs start in the folder `prefect deploy` was run in, as on one
-machine. The signals deployment's schedule (40 minutes past
-the hour, one run at a time) is switched on: it annotates and groups what every part landed.
+machine. The signals deployment's schedule (40 minutes past the hour, one run at a time) is switched
+on: it annotates and groups what every part landed.
 """
 from __future__ import annotations
 

@@ -224,7 +224,7 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()   # in memory: temporary tables stay local, the tables live in the lake
     try:
         s3 = bool(os.environ.get("AWS_ACCESS_KEY_ID")) or os.environ.get(LAKE_DATA_PATH_ENV, "").startswith("s3://")
-        for path in _lake_extension_files() + (_extension_files("s3") if s3 else []):
+        for path in _extension_files("lake") + (_extension_files("s3") if s3 else []):
             con.execute(f"load {_quote(str(path))}")
         _add_s3_secret(con)
         options = ["read_only"] if read_only else []
@@ -335,10 +335,6 @@ def _retrying_conflicts(work, *, what: str, attempts: int = 6, first_wait_s: flo
                 raise
             time.sleep(first_wait_s * 2 ** (attempt - 1) * (0.5 + random.random()))
     raise AssertionError(f"unreachable: {what}")
-
-
-def _lake_extension_files() -> list[Path]:
-    return _extension_files("lake")
 
 
 @functools.cache

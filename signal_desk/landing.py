@@ -520,10 +520,9 @@ def delete_filled_gaps(con: duckdb.DuckDBPyConnection, filled: list[tuple[str, i
 
 
 def land_parsed_sources(con: duckdb.DuckDBPyConnection, run_id: str, fetches: list,
-                        parsed: list) -> tuple[list[dict], list[tuple[str, int, int]]]:
+                        parsed: list) -> list[dict]:
     """Land what the sources' parse step made of their fetches (`SourceFetch`, `SourceParse`): gaps,
-    items, quarantined rows, and one `run_sources` row per source. Returns those rows and the gaps
-    opened, (source_id, before_id, until_id).
+    items, quarantined rows, and one `run_sources` row per source. Returns those rows.
 
     New gaps are written before the items (which move the cursor past them) and filled gaps are deleted
     only after, so a crash in between re-fetches a range rather than skipping it."""
@@ -543,4 +542,4 @@ def land_parsed_sources(con: duckdb.DuckDBPyConnection, run_id: str, fetches: li
                          items_parsed=len(p.items), items_new=s.get("new", 0), items_updated=s.get("updated", 0),
                          rejects=len(p.rejects), status=p.status, error=p.error))
     record_source_runs(con, run_id, rows)
-    return rows, opened
+    return rows

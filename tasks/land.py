@@ -32,7 +32,7 @@ def land_items_task(db_path: str, run_id: str, fetches: list[SourceFetch], parse
             log.warning("%s: posts between ids %d and %d not reached this run; the next run fills the gap",
                         f.source_id, until, before)
     with db.writer(db_path) as con:
-        rows, _ = landing.land_parsed_sources(con, run_id, fetches, parsed)
+        rows = landing.land_parsed_sources(con, run_id, fetches, parsed)
     log.info("landed: %d new, %d updated items", sum(r["items_new"] for r in rows),
              sum(r["items_updated"] for r in rows))
     return rows

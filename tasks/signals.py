@@ -55,8 +55,9 @@ def latest_run_clock(con) -> datetime:
 def recorded_run(db_path: str, flow_name: str, as_of: datetime | None, what: str,
                  work: Callable[[Any, str, datetime | None], dict],
                  default_clock: Callable[[Any], datetime] | None = None) -> tuple[str, datetime | None, dict] | RunStopped:
-    """Called by the signals flows themselves, not a task: `work(con, run_id, as_of)` as one recorded run: started and finished in `runs` (failed, with the
-    error, when it raises), retried whole on a lake's commit conflict, then the snapshot published.
+    """`work(con, run_id, as_of)` as one recorded run (called by the signals flows, not a task): started and
+    finished in `runs` (failed, with the error, when it raises), retried whole on a lake's commit
+    conflict, then the snapshot published.
     Returns (run id, clock, summary), or why it stopped when the database is held or the snapshot
     cannot be published (both recorded first), for the flow to end Failed with."""
     log = get_run_logger()

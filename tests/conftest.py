@@ -71,7 +71,8 @@ S3_KEY_ID = "desk-writer"
 S3_SECRET = "canary-s3-secret-7Qv2"      # must never be stored or shown
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on at `host` now."""
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -82,7 +83,7 @@ def s3_server(folder: Path, host: str = "127.0.0.1"):
     """moto's S3 server in its own process on `host`, with one empty bucket; yields its endpoint URL and a
     client."""
     boto3 = pytest.importorskip("boto3")
-    port = _free_port(host)
+    port = free_port(host)
     log = open(folder / "moto.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
                               stdout=log, stderr=subprocess.STDOUT)

@@ -90,7 +90,10 @@ class Hosts:
         for made in reversed(self._made):
             kind, name = made.split(":", 1)
             try:
-                _ip("netns", "del", name) if kind == "netns" else _ip("link", "del", name)
+                if kind == "netns":
+                    _ip("netns", "del", name)
+                else:
+                    _ip("link", "del", name)
             except OSError:
                 pass                                        # a veth goes with its namespace
         self._made.clear()

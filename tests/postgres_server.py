@@ -8,10 +8,11 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.conftest import free_port
 
 REQUIRE_ENV = "DESK_REQUIRE_POSTGRES"   # set by CI: a missing PostgreSQL fails instead of skipping
 
@@ -24,19 +25,13 @@ def postgres_bin_dir() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class PostgresServer:
     """host: the address it listens on and is reached at; allow: a further network (CIDR) whose clients it
     trusts, for workers on other hosts."""
 
     def __init__(self, bin_dir: Path, host: str = "127.0.0.1", allow: str | None = None):
         self.bin_dir, self.host, self.allow = bin_dir, host, allow
-        self.port = _free_port()
+        self.port = free_port(host)
         self.user = "desk"
         self.folder = Path(tempfile.mkdtemp(prefix="desk-postgres-"))
         self.data = self.folder / "data"

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from mirror.smtp import LocalSmtpServer  # noqa: E402
 from signal_desk import db  # noqa: E402
 from signal_desk.config import load_config  # noqa: E402
 from signal_desk.report.mail import parse  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT = Path(sys.executable).with_name("prefect")
@@ -113,12 +113,6 @@ def test_failed_hourly_and_report_runs_start_an_alert():
 
 
 # --- a real server and worker -------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _proc_stat(pid: int | str) -> list[str] | None:
     try:

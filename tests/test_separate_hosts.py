@@ -26,7 +26,7 @@ from mirror.scenario import load_scenario
 from mirror.smtp import LocalSmtpServer
 from signal_desk import db
 from signal_desk.config import load_config, part_of
-from tests.conftest import S3_BUCKET, S3_KEY_ID, S3_SECRET, _free_port, s3_server
+from tests.conftest import S3_BUCKET, S3_KEY_ID, S3_SECRET, free_port, s3_server
 from tests.hosts import Hosts
 from tests.reliability_table import record_outcome
 from tests.postgres_server import REQUIRE_ENV, PostgresServer, postgres_bin_dir
@@ -129,7 +129,7 @@ def test_workers_on_hosts_of_their_own_survive_one_host_dying(tmp_path, monkeypa
         (config / "watchlists.yaml").write_text((ROOT / "config/demo/watchlists.yaml").read_text(encoding="utf-8"))
         (config / "sources.yaml").write_text(f"partitions: {PARTS}\n"
                                              + (ROOT / "config/demo/sources.yaml").read_text(encoding="utf-8"))
-        ports = {name: _free_port(hub) for name in ("server", "mirror", "git")}
+        ports = {name: free_port(hub) for name in ("server", "mirror", "git")}
         api_url, mirror_url = f"http://{hub}:{ports['server']}/api", f"http://{hub}:{ports['mirror']}"
         monkeypatch.setenv("MIRROR_URL", mirror_url)
         cfg = load_config(config)

@@ -357,13 +357,18 @@ def test_the_clock_must_carry_a_time_zone(fresh_db, gx):
         validate_run(fresh_db, "r", now=datetime(2026, 6, 28, 22, 0))
 
 
-def test_a_check_that_cannot_run_is_reported_not_passed(fresh_db, gx, tmp_path):
+def suites_with_a_check_that_cannot_run(folder) -> None:
+    """The shipped suites in `folder`, the items suite with one more check on a column items lack."""
     for table in TABLES:
-        (tmp_path / f"{table}.json").write_text(load_suite(table).path.read_text())
-    items = json.loads((tmp_path / "items.json").read_text())
+        (folder / f"{table}.json").write_text(load_suite(table).path.read_text())
+    items = json.loads((folder / "items.json").read_text())
     items["expectations"].append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "headline"},
                                   "description": "every post has a headline", "meta": {"severity": "warning"}})
-    (tmp_path / "items.json").write_text(json.dumps(items))
+    (folder / "items.json").write_text(json.dumps(items))
+
+
+def test_a_check_that_cannot_run_is_reported_not_passed(fresh_db, gx, tmp_path):
+    suites_with_a_check_that_cannot_run(tmp_path)
     run = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
     landing.land_items(fresh_db, run, [alalam("63001")])
     summary = validate_run(fresh_db, run, now=RUN_CLOCK, sources=SOURCES, expectations_dir=tmp_path)
@@ -379,12 +384,7 @@ def test_a_quarantined_post_is_not_released_by_a_run_whose_checks_could_not_run(
     first = landing.start_run(fresh_db, "hourly", RUN_CLOCK)
     landing.land_items(fresh_db, first, [alalam("63010", "")])
     validate_run(fresh_db, first, now=RUN_CLOCK, sources=SOURCES)
-    for table in TABLES:
-        (tmp_path / f"{table}.json").write_text(load_suite(table).path.read_text())
-    items = json.loads((tmp_path / "items.json").read_text())
-    items["expectations"].append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "headline"},
-                                  "description": "every post has a headline", "meta": {"severity": "warning"}})
-    (tmp_path / "items.json").write_text(json.dumps(items))
+    suites_with_a_check_that_cannot_run(tmp_path)
     later = landing.start_run(fresh_db, "hourly", RUN_CLOCK + timedelta(hours=1))
     landing.land_items(fresh_db, later, [alalam("63010", "Araghchi: the talks go ahead on Sunday.")])
     validate_run(fresh_db, later, now=RUN_CLOCK + timedelta(hours=1), sources=SOURCES, expectations_dir=tmp_path)
