@@ -3,6 +3,7 @@
     ./run bench                       # the full benchmark (over an hour on 2 cores)
     ./run bench --quick               # CI-sized: tiny sizes, the same code paths, figures not meaningful
     ./run bench --only parse --only queries --out bench/results/latest.json
+    ./run bench --only queries --history var/bench-history.duckdb   # build the 10^7 history once, keep it, reuse it
 
 Sections: parse (this parser vs minet and snscrape on real t.me pages), meaning (the two sentence
 encoders side by side, and annotation with claims by meaning), hourly (a whole run at 100 and
@@ -82,8 +83,21 @@ def sections_in_order(sections: list[str]) -> list[str]:
     return [name for name in SECTIONS if name in wanted]
 
 
+def _kept_history(path: Path):
+    """A history database an earlier `--history` run built and kept."""
+    from bench.growth_bench import HistoryDatabase
+    from signal_desk import db
+    con = db.connect(path, read_only=True)
+    try:
+        items = con.execute("select count(*) from items").fetchone()[0]
+    finally:
+        con.close()
+    return HistoryDatabase(path, items, signals_ready=True)
+
+
 def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Steps,
-                  channels: tuple[int, ...] | None = None) -> tuple[list[Row], dict]:
+                  channels: tuple[int, ...] | None = None, history_path: Path | None = None
+                  ) -> tuple[list[Row], dict]:
     rows: list[Row] = []
     details: dict = {}
 
@@ -132,14 +146,23 @@ def _run_sections(sections: list[str], *, quick: bool, command: str, steps: Step
         from bench import growth_bench, queries_bench
         work = Path(tempfile.mkdtemp(prefix="signal-desk-bench-history-"))
         try:
-            got = guarded("growth", lambda: growth_bench.build_and_measure(
-                work, quick=quick, command=command, measure="growth" in sections))
             history = None
-            if got:
-                history = got[2]
-                if "growth" in sections:
-                    rows += got[0]
-                    details["growth"] = got[1]
+            if history_path and history_path.exists():
+                print(f"queries on the history kept at {history_path} (not rebuilt)", flush=True)
+                history = _kept_history(history_path)
+            else:
+                got = guarded("growth", lambda: growth_bench.build_and_measure(
+                    work, quick=quick, command=command, measure="growth" in sections))
+                if got:
+                    history = got[2]
+                    if "growth" in sections:
+                        rows += got[0]
+                        details["growth"] = got[1]
+                if history and history_path:
+                    history_path.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(history.path, history_path)
+                    history = _kept_history(history_path)
+                    print(f"history kept at {history_path}", flush=True)
             if "queries" in sections:
                 got_q = guarded("queries", lambda: queries_bench.run(
                     quick=quick, command=command, db_path=history.path if history else None,
@@ -159,7 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="bench/results/latest.json", help="where to write the JSON")
     ap.add_argument("--channels", type=int, action="append",
                     help="hourly section: run at this many channels (repeatable; default 100 and 1,000)")
+    ap.add_argument("--history", type=Path,
+                    help="queries section: the history database to query; built there and kept when missing, "
+                         "reused as is when present (the growth section then cannot run: it measures the build)")
     args = ap.parse_args(argv)
+    if args.history and args.history.exists() and (not args.only or "growth" in args.only):
+        ap.error(f"--history {args.history} exists: the growth section measures building it; "
+                 "run --only queries to reuse it, or give a new path")
     sections = args.only or list(SECTIONS)
     command = command_line(argv)
     started_at = datetime.now(timezone.utc)
@@ -170,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with Steps(len(sections_in_order(sections)), "bench section") as steps:
         rows, details = _run_sections(sections, quick=args.quick, command=command, steps=steps,
-                                      channels=tuple(sorted(set(args.channels))) if args.channels else None)
+                                      channels=tuple(sorted(set(args.channels))) if args.channels else None,
+                                      history_path=args.history)
 
     result = {
         "date": started_at.isoformat(timespec="seconds"),

@@ -1,8 +1,8 @@
 """Search by meaning: posts that say something like a sentence, in any language, over the stored
 embeddings (`item_embeddings`).
 
-In SQL, the table macro `posts_like(query_embedding, k := 10)` ranks posts by cosine similarity to a
-vector; every signals run (re)creates it in the database, so the analysts' snapshot has it. A vector
+In SQL, the table macro `posts_like(query_embedding, k := 10, since := null)` ranks posts (published
+at `since` or later, when given) by cosine similarity to a vector; every signals run (re)creates it in the database, so the analysts' snapshot has it. A vector
 for a sentence comes from the encoder, which SQL cannot run: from Python, `register(con)` adds the
 function `embed_text(sentence)`, so that
 
@@ -11,13 +11,14 @@ function `embed_text(sentence)`, so that
 works in a notebook; from a shell, `./run search "Iran skipped the technical talks"`. Any stored
 post's vector works too: `posts_like((select embedding from item_embeddings where ...), k := 5)`.
 
-    ./run search "sentence" [--db var/demo.snapshot.duckdb] [-k 10]
+    ./run search "sentence" [--db var/demo.snapshot.duckdb] [-k 10] [--since 2026-06-22]
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -25,7 +26,7 @@ import duckdb
 from signal_desk.embeddings import MODEL, embed
 
 POSTS_LIKE = f"""
-create or replace macro posts_like(query, k := 10) as table
+create or replace macro posts_like(query, k := 10, since := null) as table
     with ranked as (
         select
             e.source_id,
@@ -33,6 +34,8 @@ create or replace macro posts_like(query, k := 10) as table
             list_cosine_similarity(e.embedding, query::float[]) as similarity
         from item_embeddings as e
         where e.model = '{MODEL}'
+          -- a literal `since` folds into a plain bound, which skips the row groups of older posts
+          and (since is null or e.published_at >= since)
         order by similarity desc
         limit k
     )
@@ -61,10 +64,15 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
 def register(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Add `embed_text(varchar) -> float[]` to a connection (and `posts_like`, as a temporary macro,
     when the database does not have it: a read-only DuckLake)."""
-    con.create_function("embed_text", lambda text: embed([text or ""])[0].tolist(), ["VARCHAR"], "FLOAT[]",
-                        side_effects=False)
-    has_macro = con.execute("select count(*) from duckdb_functions() where function_name = 'posts_like'").fetchone()[0]
-    if not has_macro:
+    def defined(name: str) -> bool:
+        return bool(con.execute("select count(*) from duckdb_functions() where function_name = ?", [name]).fetchone()[0])
+
+    # Connections to one file in a process share its functions: a second register (a notebook cell run
+    # again, another connection) finds embed_text already there.
+    if not defined("embed_text"):
+        con.create_function("embed_text", lambda text: embed([text or ""])[0].tolist(), ["VARCHAR"], "FLOAT[]",
+                            side_effects=False)
+    if not defined("posts_like"):
         con.execute(POSTS_LIKE.replace("create or replace macro", "create temp macro"))
     return con
 
@@ -74,13 +82,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("sentence", help="what the posts should say, in any language")
     ap.add_argument("--db", default="var/demo.snapshot.duckdb", help="a database file, opened read-only (default: %(default)s)")
     ap.add_argument("-k", type=int, default=10, help="how many posts (default: %(default)s)")
+    ap.add_argument("--since", type=datetime.fromisoformat, default=None,
+                    help="only posts published at this UTC date or time or later, e.g. 2026-06-22 (default: all)")
     args = ap.parse_args(argv)
     if not Path(args.db).exists():
         print(f"error: {args.db}: no such database (run ./run demo first, or pass --db)", file=sys.stderr)
         return 2
     con = register(duckdb.connect(args.db, read_only=True))
-    rows = con.execute("select similarity, published_at, url, text from posts_like(embed_text(?), k := ?)",
-                       [args.sentence, args.k]).fetchall()
+    since = args.since.replace(tzinfo=args.since.tzinfo or timezone.utc) if args.since else None
+    rows = con.execute("select similarity, published_at, url, text from posts_like(embed_text(?), k := ?, since := ?)",
+                       [args.sentence, args.k, since]).fetchall()
     for similarity, at, url, text in rows:
         print(f"{similarity:.3f}  {at:%Y-%m-%d %H:%M}  {url}\n       {' '.join(text.split())[:160]}")
     return 0
