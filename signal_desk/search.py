@@ -1,10 +1,10 @@
 """Search by meaning: posts that say something like a sentence, in any language, over the stored
 embeddings (`item_embeddings`).
 
-In SQL, the table macro `posts_like(query_embedding, k := 10, since := null)` ranks posts (published
-at `since` or later, when given) by cosine similarity to a vector; every signals run (re)creates it in the database, so the analysts' snapshot has it. A vector
-for a sentence comes from the encoder, which SQL cannot run: from Python, `register(con)` adds the
-function `embed_text(sentence)`, so that
+In SQL, the table macro `posts_like(query_embedding, k := 10, since := ...)` ranks posts (published
+at `since` or later, when given) by cosine similarity to a vector; every signals run (re)creates it in
+the database, so the analysts' snapshot has it. A vector for a sentence comes from the encoder, which
+SQL cannot run: from Python, `register(con)` adds the function `embed_text(sentence)`, so that
 
     select * from posts_like(embed_text('Iran skipped the technical talks'), k := 5)
 
@@ -26,7 +26,7 @@ import duckdb
 from signal_desk.embeddings import MODEL, embed
 
 POSTS_LIKE = f"""
-create or replace macro posts_like(query, k := 10, since := null) as table
+create or replace macro posts_like(query, k := 10, since := '-infinity'::timestamptz) as table
     with ranked as (
         select
             e.source_id,
@@ -34,8 +34,8 @@ create or replace macro posts_like(query, k := 10, since := null) as table
             list_cosine_similarity(e.embedding, query::float[]) as similarity
         from item_embeddings as e
         where e.model = '{MODEL}'
-          -- a literal `since` folds into a plain bound, which skips the row groups of older posts
-          and (since is null or e.published_at >= since)
+          -- a plain bound: DuckDB skips the row groups of older posts
+          and e.published_at >= since
         order by similarity desc
         limit k
     )
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.db}: no such database (run ./run demo first, or pass --db)", file=sys.stderr)
         return 2
     con = register(duckdb.connect(args.db, read_only=True))
-    since = args.since.replace(tzinfo=args.since.tzinfo or timezone.utc) if args.since else None
+    since = args.since.replace(tzinfo=args.since.tzinfo or timezone.utc) if args.since else datetime.min.replace(tzinfo=timezone.utc)
     rows = con.execute("select similarity, published_at, url, text from posts_like(embed_text(?), k := ?, since := ?)",
                        [args.sentence, args.k, since]).fetchall()
     for similarity, at, url, text in rows:
