@@ -53,8 +53,7 @@ create or replace macro posts_like(query, k := 10, since := '-infinity'::timesta
 
 
 def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or replace) the `posts_like` macro in the database. A DuckLake keeps no macros: there,
-    analysts create it as a temporary macro (docs/tables.md shows how)."""
+    """Create (or replace) the `posts_like` macro in the database (a file or a DuckLake: both keep it)."""
     try:
         con.execute(POSTS_LIKE)
     except duckdb.Error:

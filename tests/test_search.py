@@ -51,3 +51,19 @@ def test_the_search_command_takes_a_since_date(demo_db, capsys):
     assert all(d >= "2026-06-29" for d in dates)
     assert search.main([SKIPPED_TALKS, "--db", str(demo_db), "-k", "5"]) == 0
     assert "2026-06-28" in capsys.readouterr().out
+
+
+def test_a_lake_keeps_posts_like_with_its_since_bound(lake):
+    # Regression: with `since := null` a DuckLake could not store the macro's NULL-typed default, and the
+    # lake's signals run failed to commit.
+    con = db.connect(lake)
+    try:
+        search.install(con)
+    finally:
+        con.close()
+    reader = db.connect(lake, read_only=True)
+    try:
+        assert reader.execute("select count(*) from posts_like([1.0]::float[], k := 3, "
+                              "since := timestamptz '2026-06-22 00:00:00+00')").fetchone()[0] == 0
+    finally:
+        reader.close()
