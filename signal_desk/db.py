@@ -185,7 +185,15 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_waiting_for_lock(path, configured_lock_wait_s())
     migrate(con)
+    _type_frames_from_every_row(con)
     return con
+
+
+def _type_frames_from_every_row(con: duckdb.DuckDBPyConnection) -> None:
+    """Writers land pandas frames; DuckDB types a frame's text columns from a sample of 1,000 rows, so a
+    column empty in every sampled row (one forwarded post among 60,000) became NULL-typed and the value
+    outside the sample failed the whole landing. Reading every row to type it costs milliseconds."""
+    con.execute("set pandas_analyze_sample = 1000000000")
 
 
 def _connect_waiting_for_lock(path: Path, wait_s: float) -> duckdb.DuckDBPyConnection:
@@ -246,6 +254,7 @@ def _connect_lake(spec: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         con.execute("set timezone = 'UTC'")
         if not read_only:
             _retrying_conflicts(lambda: migrate(con, lake=True), what=f"migrating {spec!r}")
+            _type_frames_from_every_row(con)
         return con
     except BaseException:
         con.close()

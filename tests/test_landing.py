@@ -125,3 +125,14 @@ def test_snapshot_is_readable_while_writer_open(tmp_path):
         reader.close()
     finally:
         writer.close()
+
+
+def test_a_field_empty_in_all_but_one_of_many_posts_still_lands(fresh_db):
+    # Regression: DuckDB typed a DataFrame column from a sample of its rows; a column empty in all of them was
+    # typed NULL, and the first later post that had a value failed the whole landing ("VARCHAR -> NULL").
+    rid = landing.start_run(fresh_db, "hourly", None)
+    batch = [post(str(n), f"post {n}") for n in range(1, 60001)]
+    batch[30_006] = post("30007", "a forward", forwarded_from_name="IRNA", album_id="a1", media_kinds=["photo"])
+    assert landing.land_items(fresh_db, rid, batch)["alalamarabic"]["new"] == 60000
+    assert fresh_db.execute("select forwarded_from_name, album_id, media_kinds from items where item_id = '30007'"
+                            ).fetchone() == ("IRNA", "a1", ["photo"])
