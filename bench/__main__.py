@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{command}  ({started_at:%Y-%m-%d %H:%M} UTC, {info['cores']} cores, "
           f"load {info['load_average_1_5_15']})", flush=True)
 
-    with Steps(len(sections_in_order(sections)), "bench section") as steps:
+    reused = args.history is not None and args.history.exists()      # the growth section does not run
+    with Steps(len(sections_in_order(sections)) - reused, "bench section") as steps:
         rows, details = _run_sections(sections, quick=args.quick, command=command, steps=steps,
                                       channels=tuple(sorted(set(args.channels))) if args.channels else None,
                                       history_path=args.history)

@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {args.db}: no such database (run ./run demo first, or pass --db)", file=sys.stderr)
         return 2
     con = register(duckdb.connect(args.db, read_only=True))
-    since = args.since.replace(tzinfo=args.since.tzinfo or timezone.utc) if args.since else datetime.min.replace(tzinfo=timezone.utc)
+    since = args.since or datetime.min
+    since = since.replace(tzinfo=since.tzinfo or timezone.utc)
     rows = con.execute("select similarity, published_at, url, text from posts_like(embed_text(?), k := ?, since := ?)",
                        [args.sentence, args.k, since]).fetchall()
     for similarity, at, url, text in rows:
