@@ -4,8 +4,10 @@ from signal_desk.http import FetchPolicy
 POLICIES = {
     # Public sites: few requests per host at once, spaced, patient retries.
     "internet": FetchPolicy(),
-    # The local mirror: no spacing, quick retries, still bounded.
-    "mirror": FetchPolicy(per_host_concurrency=32, per_host_interval_s=0.0, max_attempts=3,
+    # The local mirror: no spacing, quick retries, still bounded. Four requests at once, as for public
+    # sites: a loopback server answers in about a millisecond, and more connections only cost httpcore's
+    # pool, which scans every connection for each one (1,000 pages: 1.2 CPU-s at 4, 1.6-1.9 at 16).
+    "mirror": FetchPolicy(per_host_concurrency=4, per_host_interval_s=0.0, max_attempts=3,
                           backoff_base_s=0.05, backoff_cap_s=0.5, timeout_s=10.0, max_total_s=30.0),
     # Tests: one attempt, no waiting.
     "test": FetchPolicy.for_tests(),

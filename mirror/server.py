@@ -110,6 +110,9 @@ def _parse_time(value: str) -> datetime:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "signal-desk-mirror/0.1"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the body's last segment waits for
+    # the client's delayed ACK, about 40 ms a response on loopback, which no real source adds.
+    disable_nagle_algorithm = True
     state: MirrorState                 # set on the subclass made per server
 
     def log_message(self, *args) -> None:   # quiet: tests and the demo read the stats instead

@@ -409,6 +409,7 @@ def env_seconds(name: str, default: float, *, positive: bool = False) -> float:
     return seconds
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
@@ -470,11 +471,16 @@ def redact_secrets(text: str) -> str:
     filled into URLs, and those of credential-named environment variables, plain or URL-encoded.
     Everything derived from a fetch (URLs, redirect targets, error messages) passes through here before
     it is stored or shown."""
+    return redact_secrets_in({"": text})[""] if text else text
+
+
+def redact_secrets_in(texts: dict[str, str]) -> dict[str, str]:
+    """`redact_secrets` over the values of a mapping (a response's headers), reading the environment once."""
     known = _known_secrets()
-    if not text or not known:
-        return text
+    if not known:
+        return texts
     pattern, placeholders = _secret_pattern(tuple(sorted(known.items())), False)
-    return pattern.sub(lambda m: placeholders[m.lastgroup], text)
+    return {k: pattern.sub(lambda m: placeholders[m.lastgroup], v) if v else v for k, v in texts.items()}
 
 
 def redact_secrets_bytes(data: bytes) -> bytes:

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from signal_desk.clock import utcnow
-from signal_desk.config import expand_secrets, redact_secrets, redact_secrets_bytes
+from signal_desk.config import expand_secrets, redact_secrets, redact_secrets_bytes, redact_secrets_in
 
 USER_AGENT = "signal-desk/0.1 (+news-signal pipeline; polite scraper of public previews)"
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -235,7 +235,7 @@ class Fetcher:
                 delay = self._backoff(attempt, None)
             else:
                 resp.url = url if resp.url == real_url else redact_secrets(resp.url)
-                resp.headers = {k: redact_secrets(v) for k, v in resp.headers.items()}
+                resp.headers = redact_secrets_in(resp.headers)
                 if carries_secret:
                     resp.body = redact_secrets_bytes(resp.body)
                 if resp.status < 400:
