@@ -163,8 +163,10 @@ _SKIPPED_TABLES = {"items", "signal_scope", "schema_migrations", "runs", "run_so
 # documented queries naming them (a Sepah News poll, a Reuters post) find rows in the history as well.
 HISTORY_NAMES = {1: "sepah_news", 3: "reuters"}
 # Tables kept by time rather than by item or story: each epoch copies the window's rows, shifted in time,
-# with these id columns suffixed "~<epoch>" (the first one also tells the window's own rows apart).
-TIMED_TABLES = {"runs": ("run_id",), "markets": ("market_id",), "odds_snapshots": ("market_id", "run_id"),
+# with these id columns suffixed "~<epoch>" (the first one also tells the window's own rows apart). A
+# market's slug is suffixed as its id is: a venue's slug names one market, and copies sharing the
+# watched slugs made each watch list follow every copy (556 markets for one slug at 10^7 items).
+TIMED_TABLES = {"runs": ("run_id",), "markets": ("market_id", "slug"), "odds_snapshots": ("market_id", "run_id"),
                 "market_trades": ("trade_id", "market_id", "run_id"), "quarantine": ("run_id",)}
 # A desk's proportions, per hour of history: one hourly run; one price per outcome of each watched
 # market; Kalshi trades; about one item in 200 set aside; one Sepah News poll a day, read for six hours.
