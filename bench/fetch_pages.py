@@ -51,9 +51,11 @@ def main() -> None:
         for _ in range(args.rounds):
             wall, cpu, mirror_cpu = time.perf_counter(), time.process_time(), mirror.cpu_seconds()
             pages = sum(len(f.pages) for f in fetch_once())
-            print(f"{pages} pages at {fetch_policy.per_host_concurrency} at once: {time.perf_counter() - wall:.2f} s wall, "
-                  f"{time.process_time() - cpu:.2f} s CPU; mirror {mirror.cpu_seconds() - mirror_cpu:.2f} s CPU; "
-                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            mirror_after = mirror.cpu_seconds()
+            mirror_text = "n/a" if mirror_cpu is None or mirror_after is None else f"{mirror_after - mirror_cpu:.2f} s"
+            print(f"{pages} pages at {fetch_policy.per_host_concurrency} at once: {wall:.2f} s wall, {cpu:.2f} s CPU; "
+                  f"mirror {mirror_text} CPU; load {os.getloadavg()[0]:.2f}", flush=True)
         if args.profile:
             profile = cProfile.Profile()
             profile.runcall(fetch_once)

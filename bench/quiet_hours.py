@@ -6,7 +6,9 @@ its stages and the load average, then the medians.
     PYTHONPATH=. .venv/bin/python bench/quiet_hours.py 1000 3 . ../other-checkout
 
 CHANNELS ROUNDS CHECKOUT...: each checkout's code is what runs (the mirror and the priming are this
-checkout's), so a change is timed against the code before it on the same data.
+checkout's), so a change is timed against the code before it on the same data. Checkouts whose watch
+lists or claim matching differ (claims `VERSION`) from this one's re-read the open window in their
+run, which is then no quiet hour: compare those with `./run bench --only hourly` in each checkout.
 """
 from __future__ import annotations
 
@@ -35,11 +37,12 @@ def main(channels: int, rounds: int, checkouts: list[str]) -> None:
     work = Path(tempfile.mkdtemp(prefix="signal-desk-quiet-hours-"))
     os.environ["PREFECT_HOME"] = str(work / "prefect")
     Path(os.environ["PREFECT_HOME"]).mkdir()
-    server, _ = start_prefect_server()
-    mirror = Mirror(channels, work / "mirror.log")
-    smtp = LocalSmtpServer(work / "inbox").start()
     runs: dict[str, list[tuple[float, float, float, float]]] = {c: [] for c in checkouts}
+    server = mirror = smtp = None
     try:
+        server, _ = start_prefect_server()
+        mirror = Mirror(channels, work / "mirror.log")
+        smtp = LocalSmtpServer(work / "inbox").start()
         config = write_config(work / "config", synthetic_outlets(channels))
         env = {**child_env(mirror.base_url, server.api_url), **smtp.desk_settings()}
         primed = work / "primed.duckdb"
@@ -69,9 +72,9 @@ def main(channels: int, rounds: int, checkouts: list[str]) -> None:
             print(f"{checkout}: medians: flow {flow_wall:.2f} s wall, {flow_cpu:.2f} s CPU; "
                   f"process {wall:.2f} s wall, {cpu:.2f} s CPU")
     finally:
-        mirror.stop()
-        smtp.stop()
-        server.stop()
+        for running in (mirror, smtp, server):
+            if running is not None:
+                running.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

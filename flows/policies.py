@@ -5,8 +5,8 @@ POLICIES = {
     # Public sites: few requests per host at once, spaced, patient retries.
     "internet": FetchPolicy(),
     # The local mirror: no spacing, quick retries, still bounded. Four requests at once, as for public
-    # sites: a loopback server answers in about a millisecond, and more connections only cost httpcore's
-    # pool, which scans every connection for each one (1,000 pages: 1.2 CPU-s at 4, 1.6-1.9 at 16).
+    # sites: a loopback server answers at once, and more connections only cost httpcore's pool, which
+    # scans every connection for each request (bench/README.md, "The quiet hour's fetch").
     "mirror": FetchPolicy(per_host_concurrency=4, per_host_interval_s=0.0, max_attempts=3,
                           backoff_base_s=0.05, backoff_cap_s=0.5, timeout_s=10.0, max_total_s=30.0),
     # Tests: one attempt, no waiting.

@@ -77,6 +77,20 @@ def test_a_persian_negated_verb_asserts_the_suspension(lex):
     assert ("talks-suspended", "asserted") in stances(a)
 
 
+@pytest.mark.parametrize("text, claim", [
+    ("ادعای لغو نشست فنی ژنو از سوی تهران نادرست است؛ سخنگوی وزارت خارجه این خبر را جعلی خواند.",
+     "talks-suspended"),
+    ("ادعای حمله قایق‌های سپاه به یک کشتی تجاری در تنگه هرمز نادرست است؛ تصاویر مربوط به رزمایش سال "
+     "گذشته است.", "regional-incident"),
+])
+def test_a_persian_fact_check_is_read_as_the_claim_it_reports_false(lex, text, claim):
+    # "the claim of X is false" matches no example as a whole (examples assert X): it is also read
+    # without its verdict
+    a = read(lex, text, "fa")
+    assert (claim, "reported_false") in stances(a)
+    assert a.claims == []
+
+
 def test_a_post_that_states_nothing_makes_no_claim(lex):
     for text in ("Oil prices rose 2% on Monday as traders weighed supply risks in the Gulf.",
                  "Iran's foreign ministry spokesman holds his weekly news conference on Monday at 10:30.",

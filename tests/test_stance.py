@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signal_desk.signals.stance import (is_denial, is_fact_check, is_question, negations, opens_statement,
-                                  without_negations)
+from signal_desk.signals.stance import (as_statement, is_denial, is_fact_check, is_question, negations,
+                                        opens_statement, without_negations)
 
 
 @pytest.mark.parametrize("text, lang, expected", [
@@ -105,3 +105,17 @@ def test_a_clause_with_its_own_reporting_verb_starts_a_new_statement():
 ])
 def test_a_clause_read_without_its_negations(text, lang, expected):
     assert without_negations(text, lang) == expected
+
+
+@pytest.mark.parametrize("sentence, lang, fact_check, expected", [
+    ("Will Iran send a delegation to the Geneva session?", "en", False, "Iran send a delegation to the Geneva session"),
+    ("هل تشارك إيران في الجولة الفنية المقبلة؟", "ar", False, "تشارك إيران في الجولة الفنية المقبلة"),
+    ("آیا ایران در نشست فنی ژنو شرکت می‌کند؟", "fa", False, "ایران در نشست فنی ژنو شرکت می‌کند"),
+    ("FALSE: claims that the IRGC seized a tanker", "en", True, "claims that the IRGC seized a tanker"),
+    ("ادعای توقیف نفتکش توسط سپاه نادرست است", "fa", True, "ادعای توقیف نفتکش توسط سپاه است"),
+    ("Why did Iran skip the session?", "en", False, None),          # a wh-question asks about something else
+    ("- Iran did not attend the Geneva session", "en", False, None),  # a bullet is no question
+    ("Iran sent a delegation to Geneva.", "en", False, None),
+])
+def test_a_question_or_fact_check_as_the_statement_it_is_about(sentence, lang, fact_check, expected):
+    assert as_statement(sentence, lang, fact_check) == expected

@@ -271,7 +271,8 @@ def annotate_all(items: Sequence[ItemText], lex: Lexicon, vectors: np.ndarray) -
     # in slices, so that a slice's sentences stay in the sentence cache until its posts are read
     for start in range(0, len(items), PREPARED_POSTS):
         part = range(start, min(start + PREPARED_POSTS, len(items)))
-        index.prepare([items[k].text[:_SPAN_TEXT_MAX] for k in part if index.may_read(closeness[k])])
+        index.prepare([(text, script_language(text, items[k].lang)) for k in part if index.may_read(closeness[k])
+                       for text in [items[k].text[:_SPAN_TEXT_MAX]]])
         out += [annotate(items[k], lex, closeness[k]) for k in part]
     return out
 

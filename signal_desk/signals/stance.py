@@ -181,6 +181,32 @@ def is_question(sentence: str, lang: str) -> bool:
     return bool(rx and rx.search(sentence) and sentence.rstrip().endswith(("?", "؟")))
 
 
+# Yes/no question openers that can be dropped to leave the statement asked about ("Will Iran attend",
+# "هل تحضر إيران", "آیا ایران شرکت می‌کند"); wh-questions ask about something else and are left alone.
+_YES_NO_OPENER = {
+    "en": re.compile(r"^\W*(?:will|would|did|does|do|is|are|was|were|has|have|can|could|should)\s+", re.IGNORECASE),
+    "ar": re.compile(r"^\W*هل\s+"),
+    "fa": re.compile(r"^\W*آیا\s+"),
+}
+
+
+def as_statement(sentence: str, lang: str, fact_check: bool) -> str | None:
+    """The statement a yes/no question asks about or a fact-check checks, for matching against claims
+    that examples only ever assert ("هل تحضر إيران الجولة؟" -> "تحضر إيران الجولة"; "FALSE: claims that
+    the IRGC attacked a tanker" -> "claims that the IRGC attacked a tanker"). The stance is still read
+    from the sentence itself. None for any other sentence, and when only a question mark would go."""
+    restated = sentence
+    opener = _YES_NO_OPENER.get(lang)
+    if opener and opener.search(sentence) and is_question(sentence, lang):
+        restated = _QUESTION_MARK.sub("", opener.sub("", restated))
+    if fact_check:
+        restated = _FACT_CHECK.sub(" ", _FACT_CHECK_LABEL.sub(" ", restated))
+    if restated == sentence:
+        return None
+    restated = " ".join(restated.split()).strip(" :|-–—")
+    return restated if len(restated) >= 12 else None
+
+
 # A clause that opens with its own reporting verb starts a new statement: "..., confirming that the
 # delegation did not attend" is not under the denial before it.
 _NEW_STATEMENT = re.compile(
