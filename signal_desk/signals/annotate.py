@@ -271,18 +271,22 @@ def annotate_all(items: Sequence[ItemText], lex: Lexicon, vectors: np.ndarray) -
     # in slices, so that a slice's sentences stay in the sentence cache until its posts are read
     for start in range(0, len(items), PREPARED_POSTS):
         part = range(start, min(start + PREPARED_POSTS, len(items)))
-        index.prepare([(text, script_language(text, items[k].lang)) for k in part if index.may_read(closeness[k])
-                       for text in [items[k].text[:_SPAN_TEXT_MAX]]])
+        index.prepare([_read_text(items[k]) for k in part if index.may_read(closeness[k])])
         out += [annotate(items[k], lex, closeness[k]) for k in part]
     return out
+
+
+def _read_text(item: ItemText) -> tuple[str, str]:
+    """What annotation reads of a post: its head, and the language of its script."""
+    text = item.text[:_SPAN_TEXT_MAX]
+    return text, script_language(text, item.lang)
 
 
 def annotate(item: ItemText, lex: Lexicon, closeness: float | None = None) -> Annotation:
     """`closeness`: the post's whole-post cosine to the closest claim example (ClaimIndex.closeness);
     a post too far from every example is not read sentence by sentence (only pattern rules are tried).
     None: always read."""
-    text = item.text[:_SPAN_TEXT_MAX]
-    lang = script_language(text, item.lang)
+    text, lang = _read_text(item)
     ann = Annotation(item.source_id, item.item_id, lang)
     norm = normalize(text)
     toks = Words(words(norm))

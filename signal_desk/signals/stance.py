@@ -96,13 +96,13 @@ _FACT_CHECK = re.compile(
 
 _FALSE_ALARM = re.compile(r"false\s+alarm|إنذار\w*\s+كاذب\w*|هشدار\s+کاذب|آژیر\s+کاذب", re.IGNORECASE)
 
-# A question about the claim ("Will Iran attend?", «هل ...», «آیا ...»).
-_QUESTION_START = {
-    "en": re.compile(r"^\W*(?:will|would|did|does|do|is|are|was|were|has|have|can|could|should|who|why|what)\b",
-                     re.IGNORECASE),
-    "ar": re.compile(r"^\W*(?:هل|أ?ل[مل]|ماذا|لماذا|متى)(?!\w)"),
-    "fa": re.compile(r"^\W*(?:آیا|چرا|چه|چگونه)(?!\w)"),
-}
+# A question about the claim ("Will Iran attend?", «هل ...», «آیا ...»): yes/no openers, which can be
+# dropped to leave the statement asked about, and the other question words, which ask about something else.
+_YES_NO_WORDS = {"en": "will|would|did|does|do|is|are|was|were|has|have|can|could|should", "ar": "هل", "fa": "آیا"}
+_OTHER_QUESTION_WORDS = {"en": "who|why|what", "ar": "أ?ل[مل]|ماذا|لماذا|متى", "fa": "چرا|چه|چگونه"}
+_QUESTION_START = {lang: re.compile(rf"^\W*(?:{yes_no}|{_OTHER_QUESTION_WORDS[lang]})(?!\w)", re.IGNORECASE)
+                   for lang, yes_no in _YES_NO_WORDS.items()}
+_YES_NO_OPENER = {lang: re.compile(rf"^\W*(?:{yes_no})\s+", re.IGNORECASE) for lang, yes_no in _YES_NO_WORDS.items()}
 _QUESTION_MARK = re.compile(r"[?؟]\s*\W*$")
 
 
@@ -179,15 +179,6 @@ def is_question(sentence: str, lang: str) -> bool:
         return True
     rx = _QUESTION_START.get(lang)
     return bool(rx and rx.search(sentence) and sentence.rstrip().endswith(("?", "؟")))
-
-
-# Yes/no question openers that can be dropped to leave the statement asked about ("Will Iran attend",
-# "هل تحضر إيران", "آیا ایران شرکت می‌کند"); wh-questions ask about something else and are left alone.
-_YES_NO_OPENER = {
-    "en": re.compile(r"^\W*(?:will|would|did|does|do|is|are|was|were|has|have|can|could|should)\s+", re.IGNORECASE),
-    "ar": re.compile(r"^\W*هل\s+"),
-    "fa": re.compile(r"^\W*آیا\s+"),
-}
 
 
 def as_statement(sentence: str, lang: str, fact_check: bool) -> str | None:
