@@ -113,6 +113,34 @@ def test_speakers_named_by_title_or_role(lex, text, lang, speaker):
     assert read(lex, text, lang).speaker_id == speaker
 
 
+@pytest.mark.parametrize("text, lang, speaker", [
+    # a word for an official or a source, with the country somewhere beside it
+    ("A senior official in the US administration said the next session is still planned for the autumn.",
+     "en", "senior-us-official"),
+    ("قال مسؤول رفيع في الإدارة الأمريكية إن موعد الجلسة المقبلة لم يتغير", "ar", "senior-us-official"),
+    ("یک مقام ارشد دولت آمریکا به خبرنگاران گفت نشست بعدی طبق برنامه برگزار می‌شود", "fa", "senior-us-official"),
+    ("An Israeli military source said the drone was launched from Yemen.", "en", "israeli-official"),
+    ("منبعی آگاه در وزارت امور خارجه ایران گفت تصمیمی درباره نشست بعدی گرفته نشده است", "fa", "iranian-official"),
+    # a country no role is configured for is nobody configured
+    ("A Qatari official said the mediators were preparing a new venue for the talks.", "en", None),
+    # the deputy or a former holder of a title is not its holder
+    ("Deputy Foreign Minister Kazem Gharibabadi said Iran's team would travel to the talks on Sunday.", "en", None),
+    ("قال نائب وزير الخارجية الإيراني إن الوفد سيغادر إلى الجولة المقبلة", "ar", None),
+    ("معاون وزیر امور خارجه گفت هیئت ایرانی یکشنبه عازم نشست فنی می‌شود", "fa", None),
+    # Persian puts the verb last: the sentence's opening names who speaks, not the nearest name
+    ("به گزارش خبرگزاری مهر، قالیباف با اشاره به سخنان اخیر وزیر خارجه آمریکا تأکید کرد: مجلس اجازه "
+     "گسترش تفاهم‌نامه را نمی‌دهد.", "fa", "ghalibaf"),
+    ("حضرت آیت‌الله خامنه‌ای در دیدار فرماندهان نیروی دریایی فرمودند: هر تعرضی بی‌پاسخ نمی‌ماند.", "fa", "khamenei"),
+])
+def test_speakers_by_generic_source_deputy_title_and_persian_word_order(lex, text, lang, speaker):
+    assert read(lex, text, lang).speaker_id == speaker
+
+
+def test_dismissing_a_report_is_a_denial(lex):
+    a = read(lex, "Foreign Minister Abbas Araqchi dismissed as fiction a report that Iran had agreed to new terms.")
+    assert (a.speaker_id, a.speech_act) == ("araqchi", "denied")
+
+
 def test_a_title_names_whoever_held_it_on_the_posts_date(lex):
     text = "The US secretary of state said the talks remain on track."
     assert read(lex, text).speaker_id == "rubio"

@@ -54,6 +54,10 @@ def test_negation_cues_are_counted_where_they_negate(text, lang, expected):
     ("بقائی ادعای مقام آمریکایی را رد کرد", "fa", True),
     ("The spokeswoman flatly rejected Tehran's charge that Washington broke the deal", "en", True),
     ("The minister dismissed Israel's claims about the tanker", "en", True),
+    # dismissed as something: what it is dismissed as may be quoted
+    ("A spokesman dismissed as \"baseless\" reports that the delegation had been recalled", "en", True),
+    ("The envoy dismissed as pure speculation claims that the session was off", "en", True),
+    ("The ministry dismissed its press officer after the reports", "en", False),
     # the object of the denial can run long, and an adverb can sit before the verb
     ("عراقچی ادعای رئیس‌جمهور آمریکا درباره نقض تفاهم‌نامه از سوی ایران را قاطعانه رد کرد", "fa", True),
     ("ایران پیشنهاد آمریکا برای پیوست دریایی را رد کرد", "fa", False),         # refusing a proposal

@@ -39,6 +39,7 @@ _SUBJECT_BEFORE = 80            # chars between a speaker and the verb that foll
 _SUBJECT_AFTER = 40             # verb-first order: "قال عراقجي", "said Araqchi"
 _OPENS_SENTENCE = 40            # Persian puts the verb last: a subject this near the sentence's start
 _SENTENCE_BREAK = re.compile(r"[.!?؟\n]")
+_AGENCY_LEAD = re.compile(r"\s*به\s+گزارش\s[^،,\n]{1,40}[،,]\s*")     # "به گزارش خبرگزاری فارس، ..."
 _ATTACH_MAX = 30                # chars between "according to" and the name it introduces
 _SPAN_TEXT_MAX = 4000           # annotation reads the head of long articles only
 PREPARED_POSTS = 2_000          # posts whose sentences are embedded in one batch: their units fit the cache
@@ -182,15 +183,17 @@ def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]],
             if 0 <= s - m.end() <= _ATTACH_MAX:
                 return target, "said"
     def subject(s: int, e: int, after: bool) -> str | None:
-        near = _nearest_speaker(mentions, s, e, after)
-        if near:
-            return near[0]
         if lang == "fa":
-            # subject-object-verb: "والتز، سفیر آمریکا، در نشست شورای امنیت ایران را به ... متهم کرد"
+            # subject-object-verb: the sentence's opening names who speaks, however many others the
+            # words before the verb name ("قالیباف ... با اشاره به اظهارات وزیر خارجه آمریکا تأکید کرد")
             opens = max((m.end() for m in _SENTENCE_BREAK.finditer(norm, 0, s)), default=0)
+            if (lead := _AGENCY_LEAD.match(norm, opens)) is not None:
+                opens = lead.end()
             first = [t for ms, me, t, _ in mentions if opens <= ms <= opens + _OPENS_SENTENCE and me <= s]
-            return first[0] if first else None
-        return None
+            if first:
+                return first[0]
+        near = _nearest_speaker(mentions, s, e, after)
+        return near[0] if near else None
 
     speaker = next((who for s, e, act, after in verbs if (who := subject(s, e, after))), None)
     if speaker is None:
@@ -247,8 +250,21 @@ def attribution(speaker_name: str | None, medium: str | None, cited: list[str]) 
 def speaker_mentions(norm: str, toks: Words, lex: Lexicon, published: datetime | None) -> list[tuple[int, int, str, str]]:
     """Names and titles of configured speakers, in text order; a name inside a title's span (or the
     reverse) is one mention."""
-    found = sorted([*lex.speaker_terms.find(toks),
-                    *lex.office_mentions(norm, toks, published.date() if published else None)])
+    return _one_per_span([*lex.speaker_terms.find(toks),
+                          *lex.office_mentions(norm, toks, published.date() if published else None)])
+
+
+def with_generic_sources(named: list[tuple[int, int, str, str]], norm: str, toks: Words,
+                         lex: Lexicon) -> list[tuple[int, int, str, str]]:
+    """The mentions who may speak: names and titles, and generic sources ("a senior official in the US
+    administration") where they overlap no name or title. Generic sources name who speaks, not who a
+    post is about, so they are not among its actors (which group posts into stories)."""
+    generic = [m for m in lex.generic_mentions(norm, toks) if not any(m[0] < e and s < m[1] for s, e, _, _ in named)]
+    return sorted(named + generic) if generic else named
+
+
+def _one_per_span(mentions: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    found = sorted(mentions)
     out: list[tuple[int, int, str, str]] = []
     for m in found:
         if out and m[0] < out[-1][1]:
@@ -301,7 +317,7 @@ def annotate(item: ItemText, lex: Lexicon, closeness: float | None = None) -> An
     ann.claim_stances = [{"claim": m.claim_id, "stance": m.stance, "score": m.score, "matched_by": m.by} for m in matches]
     ann.claims = _unique(m.claim_id for m in matches if m.stance == "asserted")
 
-    speaker_id, act = find_speaker(norm, mentions, lang)
+    speaker_id, act = find_speaker(norm, with_generic_sources(mentions, norm, toks, lex), lang)
     if speaker_id and act == "said" and not any(a != "said" for _, _, a in _verbs(norm)):
         # no reporting verb names the act: the claim stated does ("X: the US violated the memorandum")
         act = next((lex.claim_acts[c] for c in ann.claims if c in lex.claim_acts), act)

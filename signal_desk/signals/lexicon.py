@@ -56,7 +56,8 @@ SPEECH_VERBS: dict[str, list[str]] = {
         "أبلغ", "أبلغت", "يبلغ", "أفاد", "أفادت", "يفيد", "أوضح", "أوضحت", "يوضح", "أشار", "أشارت", "يشير",
         "دعا", "دعت", "طالب", "طالبت", "أعرب", "أعربت", "جدد", "جددت",
         "لفت", "لفتت", "اعتبر", "اعتبرت", "يعتبر", "رأى", "كشف", "كشفت", "يكشف", "نقل", "نقلت", "كتب", "كتبت",
-        "گفت", "گفته", r"می\s?گوید", r"اظهار\s+(?:کرد|داشت)", r"به\s+گفته",
+        "گفت", "گفتند", "گفته", r"می\s?گوید", r"اظهار\s+(?:کرد|داشت|داشتند)", r"به\s+گفته",
+        "فرمود", "فرمودند", "افزودند",
         r"(?:تصریح|تصريح|خاطرنشان|عنوان|بیان|ابراز|اعلام)\s+(?:کرد|کرده|داشت)", "افزود", "نوشت",
         r"یادآور\s+شد", r"اطلاع\s+داد", r"گزارش\s+داد",
         r"پاسخ\s+داد", r"توضیح\s+داد", r"مطرح\s+کرد", r"خاطرنشان\s+ساخت", r"خواستار\s+(?:\S+\s+){0,6}?شد",
@@ -68,7 +69,7 @@ SPEECH_VERBS: dict[str, list[str]] = {
         r"متهم\s+(?:کرد|کرده|می\s?کند)",
     ],
     "denied": [
-        r"den(?:y|ies|ied|ying)", r"reject(?:s|ed|ing)?",
+        r"den(?:y|ies|ied|ying)", r"reject(?:s|ed|ing)?", r"dismiss(?:es|ed|ing)?",
         "نفى", "نفت", "ينفي", "تنفي",
         r"تکذیب\s+(?:کرد|کرده)", r"رد\s+کرد",
     ],
@@ -130,6 +131,23 @@ COUNTRY_ALIASES: dict[str, list[str]] = {
               "قطری", "عربستان", "سعودی", "عراق", "عراقی", "عمانی", "مصر", "ترکیه", "روسیه", "چین", "فرانسه",
               "انگلیس", "بریتانیا", "لبنان", "سوریه"],
 }
+# Generic sources: a word for an official or a source with a country beside it ("a senior official in
+# the US administration", "مسؤول رفيع في الإدارة الأمريكية", "یک مقام ارشد دولت آمریکا", "an Israeli security
+# source") is the configured role on that country's side, whatever words stand between.
+SOURCE_NOUNS: list[str] = [
+    "official", "officials", "source", "sources", "diplomat", "diplomats", "aide", "aides",
+    "مسؤول", "مسؤولون", "مسؤولين", "مسؤولا", "مصدر", "مصادر", "دبلوماسي", "دبلوماسيون",
+    "مقام", "مقامی", "مقامات", "منبع", "منبعی", "منابع", "دیپلمات", "دیپلماتی",
+]
+_SOURCE_WORDS_AFTER = 6         # noun .. country: "official in the US administration", "منبعی آگاه در وزارت امور خارجه ایران"
+_SOURCE_WORDS_BEFORE = 3        # country .. noun: "US administration official", "Israel's security sources"
+_NOT_A_SOURCE_AFTER = {"معظم"}  # "مقام معظم رهبری" is the Leader's title, not "an official"
+_SOURCE_STOPS = re.compile(r"[.!?؟\n|:]")
+# A title with one of these before or after it is another office: "deputy foreign minister", "نائب
+# وزير الخارجية", "معاون وزیر امور خارجه", "the former foreign minister", "وزير الخارجية السابق".
+_NOT_THE_HOLDER_BEFORE = re.compile(
+    r"(?:deputy|vice|former|ex|assistant|acting|معاون|مشاور|نائب|مساعد|مستشار|قائم\s+مقام)\W{0,3}$")
+_NOT_THE_HOLDER_AFTER = re.compile(r"\W{0,3}(?:السابق|الاسبق|سابق|پیشین|اسبق)(?!\w)")
 # What may stand between a country name and the title it qualifies.
 _QUALIFIES_BEFORE = re.compile(r"(?:\W*'s)?\W{0,3}$")
 _QUALIFIES_AFTER = re.compile(r"\s*(?:of\s+(?:the\s+)?|in\s+)?$")
@@ -258,6 +276,7 @@ def _compile_word_lists(lists: dict[str, list[str]]) -> list[tuple[str, WordList
     return [(name, WordListRegex(forms)) for name, forms in lists.items()]
 
 
+_SOURCE_NOUN_SET = frozenset(normalize(w) for w in SOURCE_NOUNS)
 SPEECH_VERB_REGEXES = _compile_word_lists(SPEECH_VERBS)
 ACT_CUE_REGEXES = _compile_word_lists(ACT_CUES)
 ACCORDING_TO_REGEX = WordListRegex(ACCORDING_TO)
@@ -311,6 +330,7 @@ class Lexicon:
     office_terms: TermMatcher = field(default_factory=lambda: TermMatcher([]))   # target: title key
     offices: dict[str, list[OfficeHolder]] = field(default_factory=dict)        # title key -> holders
     country_terms: TermMatcher = field(default_factory=lambda: TermMatcher([]))  # target: country
+    side_roles: dict[str, str] = field(default_factory=dict)     # country (side) -> its generic-source role
     claim_index: ClaimIndex | None = None
     claim_acts: dict[str, str] = field(default_factory=dict)     # claim id -> act of a verbless statement
     fingerprint: str = field(default="")
@@ -327,6 +347,8 @@ class Lexicon:
         named = {c for _, _, c, _ in countries}
         out = []
         for start, end, key, spelling in found:
+            if _NOT_THE_HOLDER_BEFORE.search(text, max(0, start - 24), start) or _NOT_THE_HOLDER_AFTER.match(text, end):
+                continue
             holders = [h for h in self.offices.get(key, ()) if h.held_on(published)]
             qualifier = next((c for s, e, c, _ in countries
                               if (e <= start and _QUALIFIES_BEFORE.match(text, e, start))
@@ -337,6 +359,37 @@ class Lexicon:
                 holders = [h for h in holders if h.country in named]
             if len({h.actor_id for h in holders}) == 1:
                 out.append((start, end, holders[0].actor_id, spelling))
+        return out
+
+
+    def generic_mentions(self, text: str, toks: Words) -> list[tuple[int, int, str, str]]:
+        """Generic sources by a country beside a word for an official or source (SOURCE_NOUNS): (start,
+        end, role id, spelling), the span covering both. The country nearest the noun decides, not
+        across a reporting verb; a country with no configured role ("a Qatari official") makes it nobody
+        configured."""
+        if not self.side_roles:
+            return []
+        nouns = [i for i, (w, _, _) in enumerate(toks) if any(v in _SOURCE_NOUN_SET for v in _prefix_variants(w))]
+        if not nouns:
+            return []
+        countries = self.country_terms.find(toks)
+        out = []
+        for i in nouns:
+            if i + 1 < len(toks) and toks[i + 1][0] in _NOT_A_SOURCE_AFTER:
+                continue
+            s, e = toks[i][1], toks[i][2]
+            lo = toks[max(0, i - _SOURCE_WORDS_BEFORE)][1]
+            hi = toks[min(len(toks) - 1, i + _SOURCE_WORDS_AFTER)][2]
+            near = [(cs - e if cs >= e else s - ce, cs, ce, c) for cs, ce, c, _ in countries
+                    if lo <= cs and ce <= hi and not _SOURCE_STOPS.search(text, min(ce, e), max(cs, s))
+                    and not any(next(rx.finditer(text[min(ce, e):max(cs, s)]), None) for _, rx in SPEECH_VERB_REGEXES)]
+            if not near:
+                continue
+            _, cs, ce, country = min(near)
+            role = self.side_roles.get(country)
+            if role:
+                start, end = min(s, cs), max(e, ce)
+                out.append((start, end, role, text[start:end]))
         return out
 
 
@@ -415,6 +468,7 @@ def lexicon_from(watchlists: list[Watchlist], sources: list[Source]) -> Lexicon:
         office_terms=TermMatcher(office_terms),
         offices=offices,
         country_terms=TermMatcher([(a, c) for c, spellings in COUNTRY_ALIASES.items() for a in spellings]),
+        side_roles={sp.side: sp.id for sp in reversed(speakers.values()) if sp.kind == "role" and sp.side},
         claim_index=ClaimIndex(watchlists),
         claim_acts={c.id: c.act for wl in watchlists for c in wl.claims if c.act},
     )
@@ -428,7 +482,8 @@ def _fingerprint(watchlists: list[Watchlist], sources: list[Source]) -> str:
         "watchlists": [wl.model_dump(mode="json", exclude={"report", "title", "description", "markets"})
                        for wl in watchlists],
         "sources": sorted((s.id, s.name, s.handle or "", s.kind) for s in sources),
-        "code": [OUTLET_ALIASES, MEDIA_ALIASES, SPEECH_VERBS, ACT_CUES, ACCORDING_TO, COUNTRY_ALIASES,
+        "code": [OUTLET_ALIASES, MEDIA_ALIASES, SPEECH_VERBS, ACT_CUES, ACCORDING_TO, COUNTRY_ALIASES, SOURCE_NOUNS,
+                 _NOT_THE_HOLDER_BEFORE.pattern, _NOT_THE_HOLDER_AFTER.pattern,
                  CLAIMS_VERSION, EMBEDDING_MODEL],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]

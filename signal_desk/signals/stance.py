@@ -74,7 +74,7 @@ _NEGATION = {"en": _EN_NEGATION, "ar": _AR_NEGATION, "fa": _FA_NEGATION}
 # A speaker denying the claim ("Tehran denied reports that ...").
 _DENIAL = {
     "en": re.compile(
-        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|dismiss(?:es|ed|ing)?\s+(?:(?:the|these|those|such)\s+|\w+['’]s\s+)?(?:reports?|claims?|charges?|"
+        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|dismiss(?:es|ed|ing)?\s+(?:(?:as\s+)?[\"“'‘][\w ]{1,30}[\"”'’]\s+|as\s+[\w ]{1,30}?\s+)?(?:(?:the|these|those|such)\s+|\w+['’]s\s+)?(?:reports?|claims?|charges?|"
         r"allegations?|rumou?rs?)|reject(?:s|ed|ing)?\s+(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?(?:reports?|claims?|allegations?|"
         r"accusations?|charges?|assertions?)|"
         r"(?:baseless|unfounded)\s+(?:reports?|claims?|allegations?)|(?:is|was|are|were)\s+not\s+true)\b",
