@@ -48,6 +48,25 @@ def test_a_negated_accusation_is_stored_as_negated_never_as_the_claim(lex):
     assert a.speaker_id == "senior-us-official"
 
 
+@pytest.mark.parametrize("text", [
+    "Rubio told senators the administration was not, at this point, accusing Tehran of violating the "
+    "memorandum of understanding.",
+    'The State Department spokesman said Washington was not, "for the time being," accusing Iran of '
+    "breaching the memorandum.",
+])
+def test_a_negation_before_a_parenthesis_still_negates_what_follows_it(lex, text):
+    # Regression: the clause split at the parenthesis left "was not" in one clause and the accusation
+    # in the next, which carried the claim with no negation in it.
+    assert stances(read(lex, text)) == {("memorandum-violated", "negated")}
+
+
+def test_a_clause_does_not_end_in_its_negation():
+    from signal_desk.signals.claims import clauses
+    assert clauses("Rubio said the administration was not, at this point, accusing Tehran of violating "
+                   "the memorandum, and that talks continue.")[0].startswith(
+        "Rubio said the administration was not at this point accusing Tehran of violating the memorandum")
+
+
 def test_declining_to_confirm_is_not_confirming(lex):
     a = read(lex, "The White House press secretary declined to confirm that the technical talks with Iran "
                   "were still on track.")

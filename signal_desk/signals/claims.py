@@ -63,6 +63,9 @@ _LABEL_WORDS = 3
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.[A-Z]?|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Col|Lt|Sen|Rep|Gov|No|vs|etc|a\.m|p\.m)\.)$")
 # "X said that ...", "X يزعم أن ...", "X گفت که ...": what is said starts after the complementizer
 _COMPLEMENTIZER = re.compile(r"\s+(?:that|أن|بأن|إن|که)\s+")
+# a clause cannot end in its negation: what it negates follows a parenthesis ("was not, at this stage,")
+_NEGATED_PREDICATE_WORDS = 4
+_DANGLING_NEGATION = re.compile(r"(?:\b(?:not|never|no)|(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست))[\"'”’»]?$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
     r"[,،:]\s+|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
     r"\s+(?:بينما|لكن|ولكن|غير\s+أن|مضيفا|مضيفة|فيما|أن|إن|بأن)\s+|\s+(?:و|اما|ولی|ولي|در\s+حالی\s+که|که)\s+")
@@ -120,16 +123,19 @@ def sentences(text: str) -> list[str]:
 
 
 def clauses(sentence: str) -> list[str]:
-    """A sentence's clauses (at commas, colons and conjunctions), short pieces joined to their neighbour."""
+    """A sentence's clauses (at commas, colons and conjunctions), short pieces joined to their neighbour,
+    and a piece that ends in its negation joined to what it negates ("was not, "at this stage," accusing")."""
     parts = [p.strip() for p in _CLAUSE_BREAK.split(sentence) if p and p.strip()]
     merged: list[str] = []
+    negation_open = False       # the last piece ended in "not": what it negates is still to come
     for part in parts:
-        if merged and len(part) < _MIN_UNIT_CHARS:
+        if merged and (negation_open or len(part) < _MIN_UNIT_CHARS or len(merged[-1]) < _MIN_UNIT_CHARS):
             merged[-1] += " " + part
-        elif merged and len(merged[-1]) < _MIN_UNIT_CHARS:
-            merged[-1] += " " + part
+            # a parenthesis ("at this point") leaves the negation open; the predicate closes it
+            negation_open = negation_open and len(part.split()) < _NEGATED_PREDICATE_WORDS
         else:
             merged.append(part)
+        negation_open = negation_open or bool(_DANGLING_NEGATION.search(part))
     return merged if len(merged) > 1 else []
 
 
