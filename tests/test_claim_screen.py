@@ -16,7 +16,7 @@ from signal_desk.signals.lexicon import build_lexicon
 
 JUNE_2026 = datetime(2026, 6, 28, 20, 0, tzinfo=timezone.utc)
 CLAIM = "Iran did not send a delegation to Sunday's technical talks with the United States, state media said."
-OFF_TOPIC = "Heavy rain flooded several streets in the north of the city overnight and schools stayed closed."
+OFF_TOPIC = "The city council approved a new budget for public libraries and parks on Tuesday."
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_an_off_topic_sentence_is_not_read_by_the_costly_encoder(lex, e5_texts):
     a = read(lex, f"{CLAIM} {OFF_TOPIC}")
     assert ("talks-suspended", "asserted") in {(c["claim"], c["stance"]) for c in a.claim_stances}
     assert any("delegation" in t for t in e5_texts)
-    assert not any("flooded" in t for t in e5_texts)
+    assert not any("libraries" in t for t in e5_texts)
 
 
 def test_the_screen_changes_no_finding(lex, monkeypatch):

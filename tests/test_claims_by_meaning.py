@@ -209,6 +209,16 @@ def test_an_attack_on_a_tanker_is_a_regional_incident(lex):
     assert ("regional-incident", "asserted") in stances(a)
 
 
+@pytest.mark.parametrize("text, lang", [
+    ("وجاءت تصريحات الوزير بعد يومين من احتجاز الحرس الثوري ناقلة ترفع علم بنما قرب جزيرة قشم", "ar"),
+    ("سخنان وزیر دو روز پس از توقیف یک نفتکش با پرچم پاناما در نزدیکی قشم توسط سپاه مطرح شد", "fa"),
+])
+def test_an_incident_told_in_passing_is_a_regional_incident(lex, text, lang):
+    # Regression: the examples only ever reported incidents as the news itself; one mentioned inside a
+    # statement about something else ("after the Guards seized a tanker") went unread in Arabic and Persian.
+    assert ("regional-incident", "asserted") in stances(read(lex, text, lang))
+
+
 def test_a_label_before_a_bar_is_the_dateline_of_its_sentence():
     from signal_desk.signals.claims import sentences
     assert sentences("سوريا | اشتباكات في ريف اللاذقية وسقوط 3 قتلى") == ["سوريا | اشتباكات في ريف اللاذقية وسقوط 3 قتلى"]
@@ -219,7 +229,7 @@ def test_a_claims_near_misses_keep_it_off_the_same_event_elsewhere(lex):
     """Regression: strikes in Lebanon (the demo's background) read as the Gulf incident claim until the
     claim listed near misses, which the classifier learns as a class of their own."""
     from signal_desk.signals.claims import ClaimIndex
-    text = "A drone strike on a car near Bint Jbeil in south Lebanon killed two people, the state news agency said."
+    text = "Israeli drone strike hits a motorcycle near Marjayoun, killing its rider, local media report."
     configured = lex.claim_index
     assert "regional-incident" not in {m.claim_id for m in configured.find(text, "en")}
     watchlists = load_config("config").watchlists
