@@ -27,6 +27,17 @@ def main(channels: int) -> None:
     annotate = importlib.import_module(f"{lib}.signals.annotate")
     build_lexicon = importlib.import_module(f"{lib}.signals.lexicon").build_lexicon
 
+    claims = importlib.import_module(f"{lib}.signals.claims")
+    e5_texts = [0]
+    if hasattr(claims, "embed"):            # how many sentences the costly encoder reads
+        real_embed = claims.embed
+
+        def counting(texts, **kw):
+            if kw.get("model") == "e5":
+                e5_texts[0] += len(texts)
+            return real_embed(texts, **kw)
+        claims.embed = counting
+
     posts = synthetic_scenario(channels, hours=1).posts
     lex = build_lexicon(load_config("config"))
     items = [annotate.ItemText(p.outlet, str(p.post_id), "", p.text, None, (), None, None, p.published_at)
@@ -36,7 +47,8 @@ def main(channels: int) -> None:
         found = annotate.annotate_all(items, lex, vectors)
     else:
         found = [annotate.annotate(i, lex, float(c)) for i, c in zip(items, lex.claim_index.closeness(vectors))]
-    print(f"{len(found)} posts, {sum(bool(a.claims) for a in found)} with a claim")
+    print(f"{len(found)} posts, {sum(bool(a.claims) for a in found)} with a claim, "
+          f"{e5_texts[0]} sentences read by e5")
 
 
 if __name__ == "__main__":

@@ -142,22 +142,46 @@ def test_speakers_named_by_title_or_role(lex, text, lang, speaker):
     ("منبعی آگاه در وزارت امور خارجه ایران گفت تصمیمی درباره نشست بعدی گرفته نشده است", "fa", "iranian-official"),
     # a country no role is configured for is nobody configured
     ("A Qatari official said the mediators were preparing a new venue for the talks.", "en", None),
+    # ... but not one that is the object of a preposition, or not the one speaking
+    ("Araqchi, speaking after talks with American diplomats in Muscat, said the memorandum still stands.",
+     "en", "araqchi"),
+    ("Iran expelled two US diplomats on Monday, state television said.", "en", None),
+    ("Iran's official IRNA news agency said the delegation would travel to Muscat on Sunday.", "en", None),
     # the deputy or a former holder of a title is not its holder
     ("Deputy Foreign Minister Kazem Gharibabadi said Iran's team would travel to the talks on Sunday.", "en", None),
     ("قال نائب وزير الخارجية الإيراني إن الوفد سيغادر إلى الجولة المقبلة", "ar", None),
     ("معاون وزیر امور خارجه گفت هیئت ایرانی یکشنبه عازم نشست فنی می‌شود", "fa", None),
-    # Persian puts the verb last: the sentence's opening names who speaks, not the nearest name
-    ("به گزارش خبرگزاری مهر، قالیباف با اشاره به سخنان اخیر وزیر خارجه آمریکا تأکید کرد: مجلس اجازه "
-     "گسترش تفاهم‌نامه را نمی‌دهد.", "fa", "ghalibaf"),
-    ("حضرت آیت‌الله خامنه‌ای در دیدار فرماندهان نیروی دریایی فرمودند: هر تعرضی بی‌پاسخ نمی‌ماند.", "fa", "khamenei"),
+    ("The former US secretary of state said the talks were doomed.", "en", None),
+    ("قال وزير الخارجية الإيراني السابق إن الاتفاق انتهى", "ar", None),
+    # Persian puts the verb last: the sentence's opening names who speaks, not the name nearest the verb,
+    # after an agency's lead or an opening prepositional phrase
+    ("به گزارش خبرنگار سیاسی خبرگزاری تسنیم از تهران، عراقچی درباره ادعای ترامپ گفت ایران تفاهم‌نامه را "
+     "نقض نکرده است", "fa", "araqchi"),
+    ("قالیباف با اشاره به سخنان اخیر وزیر خارجه آمریکا تأکید کرد مجلس اجازه گسترش تفاهم‌نامه را نمی‌دهد.",
+     "fa", "ghalibaf"),
+    ("در پاسخ به ادعای ترامپ، عراقچی گفت ایران تفاهم‌نامه را نقض نکرده است", "fa", "araqchi"),
+    ("حضرت آیت‌الله خامنه‌ای در دیدار فرماندهان نیروی دریایی فرمودند هر تعرضی بی‌پاسخ نمی‌ماند.", "fa", "khamenei"),
 ])
 def test_speakers_by_generic_source_deputy_title_and_persian_word_order(lex, text, lang, speaker):
     assert read(lex, text, lang).speaker_id == speaker
 
 
-def test_dismissing_a_report_is_a_denial(lex):
+def test_dismissing_a_report_is_a_denial_and_dismissing_a_person_is_not(lex):
     a = read(lex, "Foreign Minister Abbas Araqchi dismissed as fiction a report that Iran had agreed to new terms.")
     assert (a.speaker_id, a.speech_act) == ("araqchi", "denied")
+    a = read(lex, "Trump dismissed his national security adviser on Friday, the White House said.")
+    assert (a.speaker_id, a.speech_act) == ("trump", "said")
+
+
+@pytest.mark.parametrize("text", [
+    "Iran sent its delegation to the talks, but the US did not, and Washington accused Tehran of violating "
+    "the memorandum.",
+    "Whether Washington likes it or not, Iran violated the memorandum, the envoy said.",
+])
+def test_a_negation_that_ends_its_clause_negates_nothing_after_it(lex, text):
+    # "the US did not" (send one) and "like it or not" close their clauses: the accusation after them is
+    # made, not negated
+    assert ("memorandum-violated", "asserted") in stances(read(lex, text))
 
 
 def test_a_title_names_whoever_held_it_on_the_posts_date(lex):

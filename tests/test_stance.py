@@ -58,6 +58,8 @@ def test_negation_cues_are_counted_where_they_negate(text, lang, expected):
     ("A spokesman dismissed as \"baseless\" reports that the delegation had been recalled", "en", True),
     ("The envoy dismissed as pure speculation claims that the session was off", "en", True),
     ("The ministry dismissed its press officer after the reports", "en", False),
+    ("Gen. Tangsiri was dismissed as navy commander amid reports that Iran had seized a tanker", "en", False),
+    ("Araqchi dismissed US allegations that Tehran had breached the memorandum", "en", True),
     # the object of the denial can run long, and an adverb can sit before the verb
     ("عراقچی ادعای رئیس‌جمهور آمریکا درباره نقض تفاهم‌نامه از سوی ایران را قاطعانه رد کرد", "fa", True),
     ("ایران پیشنهاد آمریکا برای پیوست دریایی را رد کرد", "fa", False),         # refusing a proposal

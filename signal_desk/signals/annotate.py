@@ -39,7 +39,9 @@ _SUBJECT_BEFORE = 80            # chars between a speaker and the verb that foll
 _SUBJECT_AFTER = 40             # verb-first order: "قال عراقجي", "said Araqchi"
 _OPENS_SENTENCE = 40            # Persian puts the verb last: a subject this near the sentence's start
 _SENTENCE_BREAK = re.compile(r"[.!?؟\n]")
-_AGENCY_LEAD = re.compile(r"\s*به\s+گزارش\s[^،,\n]{1,40}[،,]\s*")     # "به گزارش خبرگزاری فارس، ..."
+# what opens a Persian sentence before its subject: the agency's lead ("به گزارش خبرگزاری فارس،") or a
+# prepositional phrase ("در پاسخ به ادعای ترامپ،", "با اشاره به سخنان وزیر خارجه آمریکا،")
+_PERSIAN_LEAD = re.compile(r"\s*(?:به\s+گزارش|پس\s+از|در\s+پی|درباره|در|با|به|از)\s[^،,\n.]{1,60}[،,]\s*")
 _ATTACH_MAX = 30                # chars between "according to" and the name it introduces
 _SPAN_TEXT_MAX = 4000           # annotation reads the head of long articles only
 PREPARED_POSTS = 2_000          # posts whose sentences are embedded in one batch: their units fit the cache
@@ -187,7 +189,7 @@ def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]],
             # subject-object-verb: the sentence's opening names who speaks, however many others the
             # words before the verb name ("قالیباف ... با اشاره به اظهارات وزیر خارجه آمریکا تأکید کرد")
             opens = max((m.end() for m in _SENTENCE_BREAK.finditer(norm, 0, s)), default=0)
-            if (lead := _AGENCY_LEAD.match(norm, opens)) is not None:
+            while (lead := _PERSIAN_LEAD.match(norm, opens)) is not None:
                 opens = lead.end()
             first = [t for ms, me, t, _ in mentions if opens <= ms <= opens + _OPENS_SENTENCE and me <= s]
             if first:
@@ -256,9 +258,9 @@ def speaker_mentions(norm: str, toks: Words, lex: Lexicon, published: datetime |
 
 def with_generic_sources(named: list[tuple[int, int, str, str]], norm: str, toks: Words,
                          lex: Lexicon) -> list[tuple[int, int, str, str]]:
-    """The mentions who may speak: names and titles, and generic sources ("a senior official in the US
-    administration") where they overlap no name or title. Generic sources name who speaks, not who a
-    post is about, so they are not among its actors (which group posts into stories)."""
+    """Names and titles, and generic sources ("a senior official in the US administration") where they
+    overlap no name or title. Generic sources name who speaks, not who a post is about, so they are not
+    among its actors (which group posts into stories)."""
     generic = [m for m in lex.generic_mentions(norm, toks) if not any(m[0] < e and s < m[1] for s, e, _, _ in named)]
     return sorted(named + generic) if generic else named
 

@@ -65,7 +65,9 @@ _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.[A-Z]?|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Col|Lt|
 _COMPLEMENTIZER = re.compile(r"\s+(?:that|أن|بأن|إن|که)\s+")
 # a clause cannot end in its negation: what it negates follows a parenthesis ("was not, at this stage,")
 _NEGATED_PREDICATE_WORDS = 4
-_DANGLING_NEGATION = re.compile(r"(?:\b(?:not|never|no)|(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست))[\"'”’»]?$", re.IGNORECASE)
+_DANGLING_NEGATION = re.compile(r"(?<!\bor )(?<!أم )(?<!أو )(?:\b(?:not|never|no)|(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست))[\"'”’»]?$",
+                                re.IGNORECASE)     # not "whether they like it or not", "أم لا"
+_QUOTE_MARKS = "\"'“”‘’«»"
 _CLAUSE_BREAK = re.compile(
     r"[,،:]\s+|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
     r"\s+(?:بينما|لكن|ولكن|غير\s+أن|مضيفا|مضيفة|فيما|أن|إن|بأن)\s+|\s+(?:و|اما|ولی|ولي|در\s+حالی\s+که|که)\s+")
@@ -127,15 +129,17 @@ def clauses(sentence: str) -> list[str]:
     and a piece that ends in its negation joined to what it negates ("was not, "at this stage," accusing")."""
     parts = [p.strip() for p in _CLAUSE_BREAK.split(sentence) if p and p.strip()]
     merged: list[str] = []
-    negation_open = False       # the last piece ended in "not": what it negates is still to come
+    negation = ""       # the last piece ended in "not": "open", and "parenthesis" once one followed it
     for part in parts:
-        if merged and (negation_open or len(part) < _MIN_UNIT_CHARS or len(merged[-1]) < _MIN_UNIT_CHARS):
+        short = len(part.split()) < _NEGATED_PREDICATE_WORDS
+        # "was not, at this point, accusing": the parenthesis, then the predicate, belong to the negation;
+        # "the US did not, and Washington accused" ends its clause there
+        takes = negation == "parenthesis" or (negation == "open" and (short or part[0] in _QUOTE_MARKS))
+        if merged and (takes or len(part) < _MIN_UNIT_CHARS or len(merged[-1]) < _MIN_UNIT_CHARS):
             merged[-1] += " " + part
-            # a parenthesis ("at this point") leaves the negation open; the predicate closes it
-            negation_open = negation_open and len(part.split()) < _NEGATED_PREDICATE_WORDS
         else:
             merged.append(part)
-        negation_open = negation_open or bool(_DANGLING_NEGATION.search(part))
+        negation = ("parenthesis" if takes and short else "") or ("open" if _DANGLING_NEGATION.search(part) else "")
     return merged if len(merged) > 1 else []
 
 

@@ -18,6 +18,7 @@ from signal_desk.config import Config, Source, Watchlist
 from signal_desk.embeddings import MODEL as EMBEDDING_MODEL
 from signal_desk.signals.claims import VERSION as CLAIMS_VERSION
 from signal_desk.signals.claims import ClaimIndex
+from signal_desk.signals.stance import DISMISSAL
 from signal_desk.signals.textnorm import normalize, words
 
 # Outlets other outlets cite by name, with their spellings; configured sources are matched to these by
@@ -69,7 +70,7 @@ SPEECH_VERBS: dict[str, list[str]] = {
         r"متهم\s+(?:کرد|کرده|می\s?کند)",
     ],
     "denied": [
-        r"den(?:y|ies|ied|ying)", r"reject(?:s|ed|ing)?", r"dismiss(?:es|ed|ing)?",
+        r"den(?:y|ies|ied|ying)", r"reject(?:s|ed|ing)?", DISMISSAL,
         "نفى", "نفت", "ينفي", "تنفي",
         r"تکذیب\s+(?:کرد|کرده)", r"رد\s+کرد",
     ],
@@ -141,13 +142,30 @@ SOURCE_NOUNS: list[str] = [
 ]
 _SOURCE_WORDS_AFTER = 6         # noun .. country: "official in the US administration", "منبعی آگاه در وزارت امور خارجه ایران"
 _SOURCE_WORDS_BEFORE = 3        # country .. noun: "US administration official", "Israel's security sources"
-_NOT_A_SOURCE_AFTER = {"معظم"}  # "مقام معظم رهبری" is the Leader's title, not "an official"
+# words after the noun that make it something else: "مقام معظم رهبری" (the Leader's title), "مصدر تهديد" (a
+# source of threat), "منابع نفتی" (oil resources), "official news agency"
+_NOT_A_SOURCE_AFTER = {normalize(w) for w in (
+    "معظم", "تهديد", "قلق", "خطر", "دخل", "طاقة", "الطاقة", "رزق", "نفتی", "مالی", "انرژی", "آبی", "طبیعی", "درآمد",
+    "news", "agency", "media", "position", "visit", "figures", "data", "statement", "website", "channel",
+    "language", "residence", "title", "capacity", "account", "documents", "sources")}
 _SOURCE_STOPS = re.compile(r"[.!?؟\n|:]")
+_SOURCE_VERB_AFTER_LATIN = 30   # chars from an English source to its verb ("official told Axios")
+_SOURCE_VERB_AFTER = 60         # ... from an Arabic or Persian one
+_SOURCE_VERB_BEFORE = 24        # verb-first: "قال مسؤول أمريكي", "said a senior US official"
+_SOURCE_AS_OBJECT = re.compile(r"(?<!\w)(?:with|to|from|of|by|against|between|among|met|مع|الی|من|عن|علی|بین|التقی|با|به|از|برای|میان)"
+                               r"\s+(?:(?:the|two|three|several|some|a|an|dozens\s+of)\s+)?$")
+_OPENS_SENTENCE_CHARS = 12      # "BREAKING: A senior US official", "🔴 یک مقام آمریکایی"
+_SENTENCE_OPENING = re.compile(r"(?:^|[.!?؟\n|:]|\s[—–-])\W{0,6}(?:an?\s+|one\s+|یک\s+)?$")
+# what may follow "official" when it is a person, not an adjective ("the official news agency")
+_AFTER_AN_OFFICIAL = {"said", "says", "told", "tells", "who", "in", "at", "from", "of", "with", "on", "speaking",
+                      "familiar", "close", "involved", "briefed", "quoted", "cited", "added", "and", "to", "for",
+                      "warned", "confirmed", "denied", "insisted", "claimed", "accused", "announced", "stressed"}
 # A title with one of these before or after it is another office: "deputy foreign minister", "نائب
 # وزير الخارجية", "معاون وزیر امور خارجه", "the former foreign minister", "وزير الخارجية السابق".
+# One word may stand between, the country: "the former US secretary of state", "وزير الخارجية الإيراني السابق".
 _NOT_THE_HOLDER_BEFORE = re.compile(
-    r"(?:deputy|vice|former|ex|assistant|acting|معاون|مشاور|نائب|مساعد|مستشار|قائم\s+مقام)\W{0,3}$")
-_NOT_THE_HOLDER_AFTER = re.compile(r"\W{0,3}(?:السابق|الاسبق|سابق|پیشین|اسبق)(?!\w)")
+    r"(?<!\w)(?:deputy|vice|former|ex|assistant|معاون|مشاور|نائب|مساعد|مستشار|قائم\s+مقام)\W+(?:[\w.]+(?:'s)?\W+)?$")
+_NOT_THE_HOLDER_AFTER = re.compile(r"(?:\W+\w+)?\W{1,3}(?:السابق|الاسبق|سابق|پیشین|اسبق)(?!\w)")
 # What may stand between a country name and the title it qualifies.
 _QUALIFIES_BEFORE = re.compile(r"(?:\W*'s)?\W{0,3}$")
 _QUALIFIES_AFTER = re.compile(r"\s*(?:of\s+(?:the\s+)?|in\s+)?$")
@@ -347,7 +365,7 @@ class Lexicon:
         named = {c for _, _, c, _ in countries}
         out = []
         for start, end, key, spelling in found:
-            if _NOT_THE_HOLDER_BEFORE.search(text, max(0, start - 24), start) or _NOT_THE_HOLDER_AFTER.match(text, end):
+            if _NOT_THE_HOLDER_BEFORE.search(text, max(0, start - 32), start) or _NOT_THE_HOLDER_AFTER.match(text, end):
                 continue
             holders = [h for h in self.offices.get(key, ()) if h.held_on(published)]
             qualifier = next((c for s, e, c, _ in countries
@@ -377,20 +395,42 @@ class Lexicon:
         for i in nouns:
             if i + 1 < len(toks) and toks[i + 1][0] in _NOT_A_SOURCE_AFTER:
                 continue
+            if toks[i][0] == "official" and i + 1 < len(toks) and toks[i + 1][0] not in _AFTER_AN_OFFICIAL \
+                    and not _SOURCE_STOPS.match(text, toks[i][2]) and text[toks[i][2]:toks[i + 1][1]].strip(" ") == "":
+                continue        # "the official IRNA agency", "Iran's official position": an adjective
             s, e = toks[i][1], toks[i][2]
             lo = toks[max(0, i - _SOURCE_WORDS_BEFORE)][1]
             hi = toks[min(len(toks) - 1, i + _SOURCE_WORDS_AFTER)][2]
             near = [(cs - e if cs >= e else s - ce, cs, ce, c) for cs, ce, c, _ in countries
                     if lo <= cs and ce <= hi and not _SOURCE_STOPS.search(text, min(ce, e), max(cs, s))
-                    and not any(next(rx.finditer(text[min(ce, e):max(cs, s)]), None) for _, rx in SPEECH_VERB_REGEXES)]
+                    and not any(rx.pattern.search(text, min(ce, e), max(cs, s)) for _, rx in SPEECH_VERB_REGEXES)]
             if not near:
                 continue
             _, cs, ce, country = min(near)
             role = self.side_roles.get(country)
-            if role:
-                start, end = min(s, cs), max(e, ce)
+            start, end = min(s, cs), max(e, ce)
+            if role and _speaks_there(text, start, end):
                 out.append((start, end, role, text[start:end]))
         return out
+
+
+def _speaks_there(text: str, start: int, end: int) -> bool:
+    """Whether a generic source at text[start:end] is the one speaking: it opens its sentence, or a
+    reporting verb or a colon comes just after it, or (verb-first) just before it, and no preposition
+    makes it an object ("after talks with American diplomats"). "Iran expelled two US diplomats on
+    Monday, state television said" names no source; "a senior official in the US administration said"
+    does. Arabic and Persian put more between a source and its verb."""
+    if _SOURCE_AS_OBJECT.search(text, max(0, start - 12), start):
+        return False
+    if not text[max(0, start - _OPENS_SENTENCE_CHARS):start].strip(" ") or \
+            _SENTENCE_OPENING.search(text, max(0, start - _OPENS_SENTENCE_CHARS), start):
+        return True
+    latin = text[start:end].isascii()
+    after = text[end:end + (_SOURCE_VERB_AFTER_LATIN if latin else _SOURCE_VERB_AFTER)]
+    before = text[max(0, start - _SOURCE_VERB_BEFORE):start]
+    if after.lstrip().startswith(":"):
+        return True
+    return any(rx.pattern.search(after) or rx.pattern.search(before) for _, rx in SPEECH_VERB_REGEXES)
 
 
 def _lang_terms(aliases: dict[str, list[str]], extra: list[str]) -> list[str]:

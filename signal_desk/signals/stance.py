@@ -71,11 +71,16 @@ _NON_CONFIRMATION = re.compile(
 
 _NEGATION = {"en": _EN_NEGATION, "ar": _AR_NEGATION, "fa": _FA_NEGATION}
 
+# Dismissing what others say is denying it: "dismissed the reports", "dismissed as 'baseless' claims that",
+# "dismissed US allegations". Dismissing a person ("dismissed his adviser", "was dismissed as commander
+# amid reports") is not. Shared with the speech act `denied` (lexicon.SPEECH_VERBS).
+DISMISSAL = (r"dismiss(?:es|ed|ing)?\s+(?:as\s+(?:[\"“'‘][\w ]{1,30}[\"”'’]|(?!(?:\w+\s+){0,2}?(?:amid|after|over|following)\b)\w+(?:\s+\w+){0,2})\s+|[\"“'‘][\w ]{1,30}[\"”'’]\s+)?"
+             r"(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?"
+             r"(?:reports?|claims?|charges?|allegations?|accusations?|rumou?rs?|suggestions?|assertions?)")
 # A speaker denying the claim ("Tehran denied reports that ...").
 _DENIAL = {
     "en": re.compile(
-        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|dismiss(?:es|ed|ing)?\s+(?:(?:as\s+)?[\"“'‘][\w ]{1,30}[\"”'’]\s+|as\s+[\w ]{1,30}?\s+)?(?:(?:the|these|those|such)\s+|\w+['’]s\s+)?(?:reports?|claims?|charges?|"
-        r"allegations?|rumou?rs?)|reject(?:s|ed|ing)?\s+(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?(?:reports?|claims?|allegations?|"
+        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|" + DISMISSAL + r"|reject(?:s|ed|ing)?\s+(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?(?:reports?|claims?|allegations?|"
         r"accusations?|charges?|assertions?)|"
         r"(?:baseless|unfounded)\s+(?:reports?|claims?|allegations?)|(?:is|was|are|were)\s+not\s+true)\b",
         re.IGNORECASE),
