@@ -379,7 +379,6 @@ class Lexicon:
                 out.append((start, end, holders[0].actor_id, spelling))
         return out
 
-
     def generic_mentions(self, text: str, toks: Words) -> list[tuple[int, int, str, str]]:
         """Generic sources by a country beside a word for an official or source (SOURCE_NOUNS): (start,
         end, role id, spelling), the span covering both. The country nearest the noun decides, not
@@ -391,30 +390,31 @@ class Lexicon:
         if not nouns:
             return []
         countries = self.country_terms.find(toks)
+        verbs = [m.span() for _, rx in SPEECH_VERB_REGEXES for m in rx.finditer(text)]    # once per post
         out = []
         for i in nouns:
             if i + 1 < len(toks) and toks[i + 1][0] in _NOT_A_SOURCE_AFTER:
                 continue
             if toks[i][0] == "official" and i + 1 < len(toks) and toks[i + 1][0] not in _AFTER_AN_OFFICIAL \
-                    and not _SOURCE_STOPS.match(text, toks[i][2]) and text[toks[i][2]:toks[i + 1][1]].strip(" ") == "":
+                    and not text[toks[i][2]:toks[i + 1][1]].strip(" "):
                 continue        # "the official IRNA agency", "Iran's official position": an adjective
             s, e = toks[i][1], toks[i][2]
             lo = toks[max(0, i - _SOURCE_WORDS_BEFORE)][1]
             hi = toks[min(len(toks) - 1, i + _SOURCE_WORDS_AFTER)][2]
             near = [(cs - e if cs >= e else s - ce, cs, ce, c) for cs, ce, c, _ in countries
                     if lo <= cs and ce <= hi and not _SOURCE_STOPS.search(text, min(ce, e), max(cs, s))
-                    and not any(rx.pattern.search(text, min(ce, e), max(cs, s)) for _, rx in SPEECH_VERB_REGEXES)]
+                    and not any(min(ce, e) <= vs and ve <= max(cs, s) for vs, ve in verbs)]
             if not near:
                 continue
             _, cs, ce, country = min(near)
             role = self.side_roles.get(country)
             start, end = min(s, cs), max(e, ce)
-            if role and _speaks_there(text, start, end):
+            if role and _speaks_there(text, start, end, verbs):
                 out.append((start, end, role, text[start:end]))
         return out
 
 
-def _speaks_there(text: str, start: int, end: int) -> bool:
+def _speaks_there(text: str, start: int, end: int, verbs: list[tuple[int, int]]) -> bool:
     """Whether a generic source at text[start:end] is the one speaking: it opens its sentence, or a
     reporting verb or a colon comes just after it, or (verb-first) just before it, and no preposition
     makes it an object ("after talks with American diplomats"). "Iran expelled two US diplomats on
@@ -425,12 +425,11 @@ def _speaks_there(text: str, start: int, end: int) -> bool:
     if not text[max(0, start - _OPENS_SENTENCE_CHARS):start].strip(" ") or \
             _SENTENCE_OPENING.search(text, max(0, start - _OPENS_SENTENCE_CHARS), start):
         return True
-    latin = text[start:end].isascii()
-    after = text[end:end + (_SOURCE_VERB_AFTER_LATIN if latin else _SOURCE_VERB_AFTER)]
-    before = text[max(0, start - _SOURCE_VERB_BEFORE):start]
-    if after.lstrip().startswith(":"):
+    if text[end:].lstrip().startswith(":"):
         return True
-    return any(rx.pattern.search(after) or rx.pattern.search(before) for _, rx in SPEECH_VERB_REGEXES)
+    reach = _SOURCE_VERB_AFTER_LATIN if text[start:end].isascii() else _SOURCE_VERB_AFTER
+    return any(end <= vs and ve <= end + reach or start - _SOURCE_VERB_BEFORE <= vs and ve <= start
+               for vs, ve in verbs)
 
 
 def _lang_terms(aliases: dict[str, list[str]], extra: list[str]) -> list[str]:
@@ -508,6 +507,7 @@ def lexicon_from(watchlists: list[Watchlist], sources: list[Source]) -> Lexicon:
         office_terms=TermMatcher(office_terms),
         offices=offices,
         country_terms=TermMatcher([(a, c) for c, spellings in COUNTRY_ALIASES.items() for a in spellings]),
+        # the first role configured on a side is its generic source
         side_roles={sp.side: sp.id for sp in reversed(speakers.values()) if sp.kind == "role" and sp.side},
         claim_index=ClaimIndex(watchlists),
         claim_acts={c.id: c.act for wl in watchlists for c in wl.claims if c.act},
