@@ -109,3 +109,19 @@ def test_a_long_batch_is_read_in_slices_whose_sentences_fit_the_cache(lex, monke
     monkeypatch.setattr(annotate_module, "PREPARED_POSTS", 2)
     assert [a.claim_stances for a in annotate_all(items, lex, vectors)] == expected
     assert sizes and max(sizes) <= 12
+
+
+def test_a_statement_beside_unrelated_news_is_read_when_it_names_a_watched_actor(lex):
+    # A channel's post can join a statement to unrelated news; the whole post is then far from every
+    # example (0.30-0.35), and only the watched name says it is worth reading.
+    posts = ["ارتفعت درجات الحرارة في الكويت إلى 48 درجة مئوية اليوم، فيما حذّرت الأرصاد من عواصف ترابية "
+             "تضرب شمال البلاد حتى نهاية الأسبوع وتؤثر على حركة الطيران في مطار الكويت الدولي.\n"
+             "عراقجي: أمريكا خرقت بنود مذكرة التفاهم ولم تلتزم بتعهداتها.",
+             "ارتفعت درجات الحرارة في الكويت إلى 48 درجة مئوية اليوم، فيما حذّرت الأرصاد من عواصف ترابية "
+             "تضرب شمال البلاد حتى نهاية الأسبوع وتؤثر على حركة الطيران في مطار الكويت الدولي."]
+    items = [ItemText("channel", str(k), "", t, "ar", published_at=JUNE_2026) for k, t in enumerate(posts)]
+    vectors = embed(posts)
+    assert lex.claim_index.closeness(vectors)[0] < claims.POST_GATE
+    found = annotate_all(items, lex, vectors)
+    assert [(c["claim"], c["stance"]) for c in found[0].claim_stances] == [("memorandum-violated", "asserted")]
+    assert found[1].claims == []

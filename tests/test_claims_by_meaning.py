@@ -78,6 +78,15 @@ def test_a_clause_does_not_end_in_its_negation():
         "Rubio said the administration was not at this point accusing Tehran of violating the memorandum")
 
 
+def test_an_arabic_negation_joined_by_wa_opens_a_clause_of_its_own(lex):
+    # Regression: "ولم تلتزم" (and did not honour) was read in one clause with the violation it follows,
+    # and negated it.
+    from signal_desk.signals.claims import clauses
+    text = "عراقجي: أمريكا خرقت بنود مذكرة التفاهم ولم تلتزم بتعهداتها."
+    assert clauses(text)[-1] == "ولم تلتزم بتعهداتها."
+    assert stances(read(lex, text, "ar")) == {("memorandum-violated", "asserted")}
+
+
 def test_declining_to_confirm_is_not_confirming(lex):
     a = read(lex, "The White House press secretary declined to confirm that the technical talks with Iran "
                   "were still on track.")
