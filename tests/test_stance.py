@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from signal_desk.signals.stance import (as_statement, contrast, is_denial, is_fact_check, is_question,
-                                        negations, opens_statement, without_negations)
+                                        negations, opens_statement, stance_of, without_negations)
 
 
 @pytest.mark.parametrize("text, lang, expected", [
@@ -144,3 +144,15 @@ def test_a_question_or_fact_check_as_the_statement_it_is_about(sentence, lang, f
 ])
 def test_a_contrast_says_one_thing_and_negates_another(sentence, lang, expected):
     assert contrast(sentence, lang) == expected
+
+
+@pytest.mark.parametrize("sentence, lang, expected", [
+    ("❌ Claim: Iran boycotted the Geneva session.", "en", "reported_false"),
+    ("✅ Fact: the Iranian delegation attended the Geneva session.", "en", "asserted"),
+    ("FACT: Iranian negotiators were in Muscat on Tuesday.", "en", "asserted"),
+    ("الحقيقة: الوفد الإيراني حضر جلسة جنيف كاملة.", "ar", "asserted"),
+    ("✅ واقعیت: هیئت ایرانی فردا در ژنو حضور خواهد داشت.", "fa", "asserted"),
+    ("Iranian negotiators were in Muscat, the claim says.", "en", "reported_false"),
+])
+def test_in_a_fact_check_the_line_giving_the_facts_states_them(sentence, lang, expected):
+    assert stance_of(sentence, sentence, lang, negated=False, fact_check=True) == expected

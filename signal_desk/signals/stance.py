@@ -99,6 +99,11 @@ _FACT_CHECK = re.compile(
     r"تضليل\w*|شایعه\w*|نادرست\w*|جعلی|کذب|خلاف\s+واقع|صحت\s+ندارد|راستی[" + _ZWNJ + r" ]?آزمایی|"
     r"دروغ\w*|فیک)(?!\w)", re.IGNORECASE)
 
+# In a fact-check, the line that gives the facts ("✅ Fact:", "✅ واقعیت:", "الحقيقة:") states them: it is
+# read like any other statement, not reported false.
+_FACTS_LINE = re.compile(r"^\W*(?:✅|✔️?|☑️?)|^\W*(?:(?:the\s+)?facts?|truth|true|correct|الحقيقة|الحقیقة|الصحيح|واقعیت|حقیقت)\s*[:：]",
+                         re.IGNORECASE)
+
 _FALSE_ALARM = re.compile(r"false\s+alarm|إنذار\w*\s+كاذب\w*|هشدار\s+کاذب|آژیر\s+کاذب", re.IGNORECASE)
 
 # A question about the claim ("Will Iran attend?", «هل ...», «آیا ...»): yes/no openers, which can be
@@ -254,8 +259,9 @@ def stance_of(sentence: str, carried: str, lang: str, negated: bool, fact_check:
               denial_scope: str | None = None) -> Stance:
     """The stance of a claim carried by `carried` (clauses of `sentence`); `negated`: the carrying
     clauses negate it (see claims); `fact_check`: the post frames what it reports as false;
-    `denial_scope`: the text a denial verb must be in to deny the claim (default: the sentence)."""
-    if fact_check:
+    `denial_scope`: the text a denial verb must be in to deny the claim (default: the sentence). In a
+    fact-check, the line giving the facts ("✅ Fact: ...") is read as a statement of its own."""
+    if fact_check and not _FACTS_LINE.search(sentence):
         return "reported_false"
     if is_question(sentence, lang):
         return "asked"
