@@ -219,6 +219,8 @@ def test_a_title_of_another_country_is_not_a_configured_actor(lex):
      "will respond firmly.", "en"),
     ("قال عراقجي إن طهران لن تتسامح مع أي اعتداء جديد على منشآتها النفطية", "ar"),
     ("عراقچی گفت ایران هیچ حمله تازه‌ای به تأسیسات نفتی خود را تحمل نخواهد کرد.", "fa"),
+    ("سفیر ایران در سازمان ملل گفت تهران در برابر هر تعرض تازه به نفتکش‌هایش دست روی دست نمی‌گذارد و "
+     "پاسخی قاطع خواهد داد.", "fa"),
 ])
 def test_a_threat_worded_with_a_negation_is_a_warning_asserted(lex, text, lang):
     # Regression: "لن يتسامح" / "تحمل نخواهد کرد" were read as negating the warning.

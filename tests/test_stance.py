@@ -29,6 +29,7 @@ from signal_desk.signals.stance import (as_statement, contrast, is_denial, is_fa
     ("لن نقف مكتوفي الأيدي أمام أي اعتداء", "ar", 0),
     ("ایران حملات را «تحمل نخواهد کرد».", "fa", 0),
     ("ایران در برابر این حملات دست روی دست نخواهد گذاشت", "fa", 0),
+    ("واشنگتن در برابر هر حمله تازه دست روی دست نمی‌گذارد", "fa", 0),
     ("Tehran will not stay silent if its tankers are hit again", "en", 0),
     ("The Guards will shoot down any drone without further notice", "en", 0),
     ("Any attack will not go unpunished, the minister said", "en", 0),
@@ -40,6 +41,10 @@ from signal_desk.signals.stance import (as_statement, contrast, is_denial, is_fa
     ("Tehran has no choice but to build the bomb", "en", 0),
     ("لا خيار أمام طهران سوى القنبلة", "ar", 0),
     ("ایران «چاره‌ای جز بمب اتمی ندارد»", "fa", 0),
+    # the "not" of a contrast negates its own words, not the clause ("needs X, not Y" says it needs X)
+    ("the country needs the deterrent, not another piece of paper, the editorial said", "en", 0),
+    ("ما جرى إلغاء وليس تأجيلاً", "ar", 0),
+    ("آنچه اعلام شد بازنگری است، نه تعلیق", "fa", 0),
 ])
 def test_negation_cues_are_counted_where_they_negate(text, lang, expected):
     assert negations(text, lang) == expected
@@ -133,7 +138,7 @@ def test_a_question_or_fact_check_as_the_statement_it_is_about(sentence, lang, f
     ('Officials called it "a delay, not a cancellation," and said the round would go ahead.', "en",
      ('Officials called it "a delay," and said the round would go ahead.', ["a cancellation"])),
     ("ما حدث تأجيل وليس إلغاءً للجولة، بحسب الوسيط.", "ar", ("ما حدث تأجيل، بحسب الوسيط.", ["إلغاء للجولة"])),
-    ("طهران قررت المراجعة، لا التعليق", "ar", ("طهران قررت المراجعة", ["التعليق"])),
+    ("قال عراقجي، لا نريد الحرب", "ar", None),                       # لا after a comma negating a verb
     ("آنچه اعلام شد «بازنگری» است، نه «تعلیق»؛ میز ترک نشده است.", "fa",
      ("آنچه اعلام شد «بازنگری» است؛ میز ترک نشده است.", ["تعلیق"])),
     # no contrast: "not only", "or not", "neither ... nor", a sentence negated as a whole

@@ -71,7 +71,7 @@ _DANGLING_NEGATION = re.compile(r"(?<!\bor )(?<!أم )(?<!أو )(?:\b(?:not|neve
                                 re.IGNORECASE)     # not "whether they like it or not", "أم لا"
 _QUOTE_MARKS = "\"'“”‘’«»"
 _CLAUSE_BREAK = re.compile(
-    r"[,،:]\s+|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
+    r"[,،:]\s+(?!not\s)|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
     r"\s+(?:بينما|لكن|ولكن|غير\s+أن|مضيفا|مضيفة|فيما|أن|إن|بأن)\s+|\s+(?:و|اما|ولی|ولي|در\s+حالی\s+که|که)\s+|"
     r"\s+(?=[وف](?:لم|لن|لا|ليس|ليست)\s)")      # "خرقت المذكرة ولم تلتزم": a negation joined by و opens a clause
 

@@ -52,7 +52,7 @@ _NEGATION_IDIOMS = re.compile(
     r"(?<!\w)[وف]?(?:لا\s+(?:خيار|بديل|سبيل)|ليس\s+(?:أمام\s+\S+\s+|لدى\s+\S+\s+)?(?:من\s+)?(?:خيار|بديل))(?=.{0,40}(?:سوى|إلا|غير))|"
     r"(?<!\w)(?:چاره|راه|گزینه)(?:[\u200c ]?ای)?\s+(?:جز|به\s+جز|غیر\s+از)\s+.{0,40}?ن(?:دارد|داریم|دارند|مانده)(?!\w)|"
     r"(?<!\w)[وف]?(?:لن|لا)\s+(?:يتسامح|نتسامح|تتسامح|يتهاون|نتهاون|تتهاون|نقف\s+مكتوفي|يقف\s+مكتوف|نتردد|تتردد|يتردد)\w*|"
-    r"(?<!\w)(?:تحمل|تردید)\s+نخواه\w*\s+کرد|(?<!\w)دست\s+روی\s+دست\s+نخواه\w*\s+گذاشت|"
+    r"(?<!\w)(?:تحمل|تردید)\s+نخواه\w*\s+کرد|(?<!\w)دست\s+روی\s+دست\s+(?:نخواه\w*\s+گذاشت|نمی[\u200c ]?گذار\w*)|"
     r"(?<!\w)(?:بی[\u200c ]?پاسخ|بی[\u200c ]?جواب)\s+نخواه\w*\s+ماند|(?<!\w)ساکت\s+نخواه\w*\s+نشست|"
     r"(?<!\w)(?:بدون|بی)[\u200c ]?(?:هشدار|اخطار)|"
     r"(?<!\w)[وف]?(?:لن|لا)\s+(?:ن|ت|ي)(?:قف|بقى|سكت|صمت)\w*\s+(?:صامت|مكتوف|متفرج)\w*|"
@@ -122,8 +122,12 @@ def plain(text: str) -> str:
 
 
 def negations(text: str, lang: str) -> int:
-    """How many negation cues a clause carries (idioms that negate nothing left out)."""
-    text = _NEGATION_IDIOMS.sub(" ", plain(text))
+    """How many negation cues a clause carries (idioms that negate nothing left out, and the "not" of a
+    contrast, which negates only its own words: "needs the deterrent, not another piece of paper")."""
+    text = plain(text)
+    if (contrasted := contrast(text, lang)) is not None:
+        text = contrasted[0]
+    text = _NEGATION_IDIOMS.sub(" ", text)
     rx = _NEGATION.get(lang)
     if rx is None:
         return len(_EN_NEGATION.findall(text))
@@ -210,12 +214,12 @@ def as_statement(sentence: str, lang: str, fact_check: bool) -> str | None:
 
 # A contrast says one thing and negates another: "a review, not a suspension", "إلغاء وليس تأجيلاً",
 # "بازنگری است، نه تعلیق". What follows the cue, up to the next punctuation, is negated; what comes
-# before it is said. Not "did not withdraw but asked" (left to the negation rules: "did not attend, but"
+# before it is said. (Not "، لا ...": after a comma لا negates a verb as often as it contrasts a noun.) Not "did not withdraw but asked" (left to the negation rules: "did not attend, but"
 # can be the claim's own wording), nor "stayed home rather than go to Vienna" (which says it by both).
 _CONTRAST = {
     "en": re.compile(r",\s*(?:and\s+|but\s+)?not\s+(?!(?:least|only|just|merely|yet|to\s+mention|that|so|even|now|"
                      r"always|necessarily|surprisingly|exactly|quite)\b)", re.IGNORECASE),
-    "ar": re.compile(r"(?<!\w)وليس(?:ت)?\s+(?!(?:فقط|من|لدى|أمام|ثمة|هناك)(?!\w))|[،,]\s*لا\s+(?!سيما|يزال|تزال|بد(?!\w))"),
+    "ar": re.compile(r"(?<!\w)وليس(?:ت)?\s+(?!(?:فقط|من|لدى|أمام|ثمة|هناك)(?!\w))"),
     "fa": re.compile(r"[،,]\s*نه\s+(?!تنها|فقط|(?:\S+\s+){0,3}و\s+نه(?!\w))"),
 }
 _QUOTES = "\"'“”‘’«»"
