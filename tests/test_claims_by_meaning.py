@@ -87,6 +87,14 @@ def test_an_arabic_negation_joined_by_wa_opens_a_clause_of_its_own(lex):
     assert stances(read(lex, text, "ar")) == {("memorandum-violated", "asserted")}
 
 
+def test_a_negation_is_judged_on_the_same_clauses_read_with_and_without_it(lex):
+    # Regression: "no meeting was cancelled" + "talks expected to resume" read without the negation was
+    # compared with the one clause's probability, not the two read together, and looked "stronger":
+    # the claim the sentence makes was stored as negated.
+    a = read(lex, "قال ويتكوف إن واشنطن لم تلغِ أي اجتماع، ويُتوقع استئناف المحادثات الفنية قريباً.", "ar")
+    assert ("talks-on-track", "asserted") in stances(a)
+
+
 def test_declining_to_confirm_is_not_confirming(lex):
     a = read(lex, "The White House press secretary declined to confirm that the technical talks with Iran "
                   "were still on track.")

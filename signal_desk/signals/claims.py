@@ -412,8 +412,7 @@ class ClaimIndex:
                 carried = restated or " ".join(units[r].text for r in carriers)
                 scope = sentence if restated else self._denial_scope(sentence, units[carriers[-1]].text)
                 # negation parity is read against the examples nearest the carrying clauses themselves
-                negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c),
-                                        float(score[carriers, c].max()))
+                negated = self._negated(carried, lang, sims[carriers].max(axis=0), int(c))
                 stance = stances.stance_of(sentence, carried, lang, negated, fact_check, scope)
                 if stance == "asserted" and self._contrasted(sentence, lang, int(c)):
                     stance = "negated"
@@ -434,8 +433,8 @@ class ClaimIndex:
         score = self.scores([embedding_text(t) for t in [rest, *negated]])[1][:, claim]
         return bool(score[0] < self.thresholds[claim] and score[1:].max() > score[0])
 
-    def _negated(self, carried: str, lang: str, sims: np.ndarray, claim: int, score: float) -> bool:
-        """Whether the clauses carrying a claim (`score`: their probability of it) negate it.
+    def _negated(self, carried: str, lang: str, sims: np.ndarray, claim: int) -> bool:
+        """Whether the clauses carrying a claim negate it.
 
         Clauses with a negation are read again without it. If the claim then disappears ("did not
         attend" -> "did attend"), the negation is part of the claim's own wording; if it gets clearly
@@ -447,10 +446,12 @@ class ClaimIndex:
         of its three closest examples."""
         own = stances.negations(carried, lang)
         if own:
-            flipped = float(self.scores([embedding_text(stances.without_negations(carried, lang))])[1][0, claim])
+            # both readings of the same text: the carrying clauses read together say more than any one
+            with_negation, flipped = self.scores(
+                [embedding_text(carried), embedding_text(stances.without_negations(carried, lang))])[1][:, claim]
             if flipped < self.thresholds[claim]:
                 return False
-            if flipped >= score + _STRONGER_WITHOUT_NEGATION:
+            if flipped >= with_negation + _STRONGER_WITHOUT_NEGATION:
                 return True
         cols = self._columns[claim]
         same_lang = cols[self.example_lang[cols] == lang]
