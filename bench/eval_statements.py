@@ -92,12 +92,11 @@ def _sweep(paths: list[Path], lex) -> int:
     gold = [g for path in paths for g in read_posts(path)]
     print("threshold  " + "  ".join(f"{lang}:P/R/F1" for lang in ("en", "ar", "fa")) + "  wrongly-asserted")
     for threshold in (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.60):
-        if True:
-            index.set_default_threshold(threshold)
-            figures = score(gold, list(statements(gold, lex)))
-            cells = "  ".join(f"{figures[lang]['claim_p']:.2f}/{figures[lang]['claim_r']:.2f}/{figures[lang]['claim_f1']:.2f}"
-                              for lang in ("en", "ar", "fa") if lang in figures)
-            print(f"{threshold:9.2f}  {cells}  {figures['all']['asserted_on_non_asserting']}")
+        index.set_default_threshold(threshold)
+        figures = score(gold, list(statements(gold, lex)))
+        cells = "  ".join(f"{figures[lang]['claim_p']:.2f}/{figures[lang]['claim_r']:.2f}/{figures[lang]['claim_f1']:.2f}"
+                          for lang in ("en", "ar", "fa") if lang in figures)
+        print(f"{threshold:9.2f}  {cells}  {figures['all']['asserted_on_non_asserting']}")
     return 0
 
 
