@@ -95,6 +95,17 @@ def test_a_negation_is_judged_on_the_same_clauses_read_with_and_without_it(lex):
     assert ("talks-on-track", "asserted") in stances(a)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Iran attended the technical session in Muscat, not the one in Geneva.", ("iran-attends-talks", "asserted")),
+    ("Washington violated the memorandum of understanding, not least by backing the Israeli strikes.",
+     ("memorandum-violated", "asserted")),
+])
+def test_what_a_contrast_says_is_asserted(lex, text, expected):
+    # Regressions: the clause left after a contrast was no longer read on its own, and "not least" was
+    # counted as a negation
+    assert expected in stances(read(lex, text))
+
+
 def test_declining_to_confirm_is_not_confirming(lex):
     a = read(lex, "The White House press secretary declined to confirm that the technical talks with Iran "
                   "were still on track.")

@@ -44,7 +44,8 @@ from signal_desk.signals.stance import (as_statement, contrast, is_denial, is_fa
     # the "not" of a contrast negates its own words, not the clause ("needs X, not Y" says it needs X)
     ("the country needs the deterrent, not another piece of paper, the editorial said", "en", 0),
     ("ما جرى إلغاء وليس تأجيلاً", "ar", 0),
-    ("آنچه اعلام شد بازنگری است، نه تعلیق", "fa", 0),
+    ("The ministry said the talks were postponed, not least because of the strikes", "en", 1),
+    ("إيران ملتزمة بالجولة وليس لديها أي نية لمقاطعتها", "ar", 1),
 ])
 def test_negation_cues_are_counted_where_they_negate(text, lang, expected):
     assert negations(text, lang) == expected
@@ -112,6 +113,8 @@ def test_a_clause_with_its_own_reporting_verb_starts_a_new_statement():
     ("قال إن طهران لم تلغ مشاركتها ولن تقاطع", "ar", "قال إن طهران تلغ مشاركتها و تقاطع"),
     ("لا يزال الوفد لم يصل", "ar", "لا يزال الوفد يصل"),
     ("هیئت ایرانی به ژنو اعزام نمی‌شود", "fa", "هیئت ایرانی به ژنو اعزام می‌شود"),
+    # the "not" of a contrast is not counted, so it is not taken out either
+    ("Iran will not attend in Muscat, not in Geneva", "en", "Iran will attend in Muscat, not in Geneva"),
     ("ایران در نشست حضور نخواهد یافت", "fa", "ایران در نشست حضور خواهد یافت"),
 ])
 def test_a_clause_read_without_its_negations(text, lang, expected):
@@ -145,7 +148,14 @@ def test_a_question_or_fact_check_as_the_statement_it_is_about(sentence, lang, f
     ("The strike hit not only the port, not least its fuel depot.", "en", None),
     ("آیا تفاهم‌نامه راه بازرسی را باز می‌کند یا نه؟", "fa", None),
     ("توان موشکی ما، نه امروز و نه فردا، قابل مذاکره نیست", "fa", None),
-    ("ليس لدى طهران أي نية لمقاطعة الجولة", "ar", None),
+    ("إيران ملتزمة بالجولة وليس لديها أي نية لمقاطعتها", "ar", None),
+    ("وليس سرا أن واشنطن خرقت مذكرة التفاهم مرارا", "ar", None),
+    ("ایران، نه در نشست ژنو با هیئت آمریکایی و نه در مسقط، شرکت نمی‌کند", "fa", None),
+    ("Washington violated the memorandum, not least by backing the strikes.", "en", None),
+    ("Iran will attend, not all of its experts will.", "en", None),
+    # the contrasted words end where the clause does
+    ("The talks were postponed, not cancelled as Tehran had feared.", "en",
+     ("The talks were postponed as Tehran had feared.", ["cancelled"])),
 ])
 def test_a_contrast_says_one_thing_and_negates_another(sentence, lang, expected):
     assert contrast(sentence, lang) == expected
@@ -158,6 +168,10 @@ def test_a_contrast_says_one_thing_and_negates_another(sentence, lang, expected)
     ("الحقيقة: الوفد الإيراني حضر جلسة جنيف كاملة.", "ar", "asserted"),
     ("✅ واقعیت: هیئت ایرانی فردا در ژنو حضور خواهد داشت.", "fa", "asserted"),
     ("Iranian negotiators were in Muscat, the claim says.", "en", "reported_false"),
+    # a line that is itself the verdict is the fact-check, whatever mark opens it
+    ("✅ Fact check: claims that Iran boycotted the Geneva session are false.", "en", "reported_false"),
+    ("Fact: the claim that Iran skipped the Geneva session is false.", "en", "reported_false"),
+    ("✅ FALSE: Iran boycotted the Geneva session.", "en", "reported_false"),
 ])
 def test_in_a_fact_check_the_line_giving_the_facts_states_them(sentence, lang, expected):
     assert stance_of(sentence, sentence, lang, negated=False, fact_check=True) == expected

@@ -70,10 +70,10 @@ _NEGATED_PREDICATE_WORDS = 4
 _DANGLING_NEGATION = re.compile(r"(?<!\bor )(?<!أم )(?<!أو )(?:\b(?:not|never|no)|(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست))[\"'”’»]?$",
                                 re.IGNORECASE)     # not "whether they like it or not", "أم لا"
 _QUOTE_MARKS = "\"'“”‘’«»"
-_CLAUSE_BREAK = re.compile(
-    r"[,،:]\s+(?!not\s)|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
+_CLAUSE_BREAK = re.compile(  # ", not Y" stays with what it contrasts (stance.contrast)
+    r"[,،:]\s+(?!not\s+(?!" + stances.NOT_A_CONTRAST + r")|نه\s)|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
     r"\s+(?:بينما|لكن|ولكن|غير\s+أن|مضيفا|مضيفة|فيما|أن|إن|بأن)\s+|\s+(?:و|اما|ولی|ولي|در\s+حالی\s+که|که)\s+|"
-    r"\s+(?=[وف](?:لم|لن|لا|ليس|ليست)\s)")      # "خرقت المذكرة ولم تلتزم": a negation joined by و opens a clause
+    r"\s+(?=[وف](?:لم|لن|لا(?!\s*(?:سيما|يزال|تزال|زال|بد|شك)))\s)")    # "خرقت المذكرة ولم تلتزم": a negation joined by و opens a clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +97,11 @@ def _units(sents: list[str], lang: str, fact_check: bool) -> list[_Unit]:
     """What is compared with the examples: each sentence, each of its clauses of five words or more, and
     a question or a fact-check also as the statement it is about (the examples only ever assert)."""
     units = [_Unit(i, s, False) for i, s in enumerate(sents)]
-    units += [_Unit(i, c, True) for i, s in enumerate(sents) for c in clauses(s)
-              if len(c.split()) >= _MIN_CLAUSE_WORDS]
+    pieces = [(i, c) for i, s in enumerate(sents) for c in clauses(s) or [s]]
+    units += [_Unit(i, c, True) for i, c in pieces if c != sents[i] and len(c.split()) >= _MIN_CLAUSE_WORDS]
+    # "attended the session in Muscat, not the one in Geneva": what a clause says, without what it negates
+    units += [_Unit(i, rest, True) for i, c in pieces if (found := stances.contrast(c, lang))
+              and len((rest := found[0]).split()) >= _MIN_CLAUSE_WORDS]
     units += [_Unit(i, v, True, s) for i, s in enumerate(sents) if (v := stances.as_statement(s, lang, fact_check))]
     return [u for u in units if len(u.text) >= _MIN_UNIT_CHARS]
 

@@ -161,7 +161,9 @@ def _positive(cue: str, lang: str) -> str:
 
 
 def _take_out(rx: re.Pattern, text: str, lang: str) -> str:
+    # what `negations` does not count stays: idioms, and the "not" of a contrast
     idioms = [m.span() for m in _NEGATION_IDIOMS.finditer(text)]
+    idioms += [m.span() for m in _CONTRAST.get(lang, _CONTRAST["en"]).finditer(text)]
     return rx.sub(lambda m: m.group(0) if any(a <= m.start() < b for a, b in idioms)
                   else _positive(m.group(0), lang), text)
 
@@ -216,14 +218,19 @@ def as_statement(sentence: str, lang: str, fact_check: bool) -> str | None:
 # "بازنگری است، نه تعلیق". What follows the cue, up to the next punctuation, is negated; what comes
 # before it is said. (Not "، لا ...": after a comma لا negates a verb as often as it contrasts a noun.) Not "did not withdraw but asked" (left to the negation rules: "did not attend, but"
 # can be the claim's own wording), nor "stayed home rather than go to Vienna" (which says it by both).
+# "..., not least", "..., not yet", "..., not all of them": a negation after a comma that contrasts nothing
+NOT_A_CONTRAST = (r"(?:least|only|just|merely|yet|to\s+mention|that|so|even|now|always|necessarily|surprisingly|"
+                  r"exactly|quite|all|every|one|a\s+single|much|many|for\s+the\s+first|if|unless|when|until|"
+                  r"since|because)\b")
 _CONTRAST = {
-    "en": re.compile(r",\s*(?:and\s+|but\s+)?not\s+(?!(?:least|only|just|merely|yet|to\s+mention|that|so|even|now|"
-                     r"always|necessarily|surprisingly|exactly|quite)\b)", re.IGNORECASE),
-    "ar": re.compile(r"(?<!\w)وليس(?:ت)?\s+(?!(?:فقط|من|لدى|أمام|ثمة|هناك)(?!\w))"),
-    "fa": re.compile(r"[،,]\s*نه\s+(?!تنها|فقط|(?:\S+\s+){0,3}و\s+نه(?!\w))"),
+    "en": re.compile(r",\s*(?:and\s+|but\s+)?not\s+(?!" + NOT_A_CONTRAST + ")", re.IGNORECASE),
+    # after a word ("تأجيل وليس إلغاء"), not "وليس لديها نية" / "وليس سرا أن" (plain negations)
+    "ar": re.compile(r"(?<=\w)\s+وليس(?:ت)?\s+(?!(?:فقط|من|لدى|لدي\w*|ل(?:ه|ها|هم|هما|نا|ي|ك|كم)|أمام|ثمة|هناك|ذلك|هذا|هذه|"
+                     r"سرا|غريبا|بعيدا|مستبعدا|صحيحا)(?!\w))"),
+    "fa": re.compile(r"[،,]\s*نه\s+(?!تنها|فقط|[^،,.؛]*?\sو\s+نه(?!\w))"),
 }
 _QUOTES = "\"'“”‘’«»"
-_CONTRAST_END = re.compile(r"[,.;:!?،؛؟]|\s+(?:but|بل|بلکه|و\s+نه)\s+|$")
+_CONTRAST_END = re.compile(r"[,.;:!?،؛؟]|\s+(?:but|and|as|while|whereas|that|بل|بلکه|و\s+نه|أن|إن|بينما|که)\s+|$")
 
 
 def contrast(sentence: str, lang: str) -> tuple[str, list[str]] | None:
@@ -265,7 +272,8 @@ def stance_of(sentence: str, carried: str, lang: str, negated: bool, fact_check:
     clauses negate it (see claims); `fact_check`: the post frames what it reports as false;
     `denial_scope`: the text a denial verb must be in to deny the claim (default: the sentence). In a
     fact-check, the line giving the facts ("✅ Fact: ...") is read as a statement of its own."""
-    if fact_check and not _FACTS_LINE.search(sentence):
+    if fact_check and not (_FACTS_LINE.search(sentence) and not _FACT_CHECK_LABEL.search(sentence)
+                           and not _FACT_CHECK.search(sentence)):
         return "reported_false"
     if is_question(sentence, lang):
         return "asked"
