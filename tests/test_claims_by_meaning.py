@@ -67,8 +67,11 @@ def test_rejecting_an_accusation_denies_what_it_accuses(lex, text):
 ])
 def test_a_negation_before_a_parenthesis_still_negates_what_follows_it(lex, text):
     # Regression: the clause split at the parenthesis left "was not" in one clause and the accusation
-    # in the next, which carried the claim with no negation in it.
-    assert stances(read(lex, text)) == {("memorandum-violated", "negated")}
+    # in the next, which carried the claim with no negation in it; the act read "accusing" as an
+    # accusation for the same reason.
+    a = read(lex, text)
+    assert stances(a) == {("memorandum-violated", "negated")}
+    assert a.speech_act != "accused"
 
 
 def test_a_clause_does_not_end_in_its_negation():

@@ -121,14 +121,17 @@ def match_claims(text: str, lang: str, declared: str | None, lex: Lexicon,
 
 
 # A reporting verb under negation or refusal reports nothing of its own kind: "declined to confirm".
-_VERB_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\b(?:declin|refus|fail)\w*\s+to|(?<!\w)(?:لم|لن|لا|رفض\w*))\s*$")
+# a negation just before the verb, or before a parenthesis in front of it ("was not, at this point, accusing")
+_VERB_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\b(?:declin|refus|fail)\w*\s+to|(?<!\w)(?:لم|لن|لا|رفض\w*))"
+                           r"(?:\s*[,،]\s*(?:(?!(?:and|but|or|و)\b)[^,،\"“”«»]{1,30}[,،]|[\"“«][^\"“”«»]{1,30}[\"”»]\s*[,،]?))?\s*$")
+_NEGATION_REACH = 60
 
 
 def _verbs(norm: str) -> list[tuple[int, int, str]]:
     found = []
     for act, rx in SPEECH_VERB_REGEXES:
         for m in rx.finditer(norm):
-            negated = act != "said" and _VERB_NEGATED.search(norm, max(0, m.start() - 24), m.start())
+            negated = act != "said" and _VERB_NEGATED.search(norm, max(0, m.start() - _NEGATION_REACH), m.start())
             found.append((m.start(), m.end(), "said" if negated else act))
     return sorted(found)
 

