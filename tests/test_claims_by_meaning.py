@@ -203,6 +203,15 @@ def test_speakers_named_by_title_or_role(lex, text, lang, speaker):
      "fa", "ghalibaf"),
     ("در پاسخ به ادعای ترامپ، عراقچی گفت ایران تفاهم‌نامه را نقض نکرده است", "fa", "araqchi"),
     ("حضرت آیت‌الله خامنه‌ای در دیدار فرماندهان نیروی دریایی فرمودند هر تعرضی بی‌پاسخ نمی‌ماند.", "fa", "khamenei"),
+    # ... and a name after a Persian verb is what is said, not who says it
+    ("روزنامه جوان در سرمقاله خود نوشت که عراقچی باید از مذاکره کناره بگیرد.", "fa", None),
+    # who is named in a relative clause between commas speaks no verb outside it
+    ("The hardline daily, whose editor is appointed by the Supreme Leader, wrote that Iran must leave the NPT.",
+     "en", None),
+    ("صحيفة كيهان، التي يعين المرشد رئيس تحريرها، كتبت أن على إيران الانسحاب من معاهدة عدم الانتشار.", "ar", None),
+    ("روزنامه جوان، که به سپاه نزدیک است، در سرمقاله خود نوشت مذاکره بی‌فایده است.", "fa", None),
+    ("Araqchi, who met his Omani counterpart on Sunday, said Iran would not attend the talks.", "en", "araqchi"),
+    ("عراقچی، که روز یکشنبه با همتای عمانی خود دیدار کرد، گفت ایران در مذاکرات شرکت نمی‌کند.", "fa", "araqchi"),
 ])
 def test_speakers_by_generic_source_deputy_title_and_persian_word_order(lex, text, lang, speaker):
     assert read(lex, text, lang).speaker_id == speaker

@@ -39,6 +39,10 @@ _SUBJECT_BEFORE = 80            # chars between a speaker and the verb that foll
 _SUBJECT_AFTER = 40             # verb-first order: "قال عراقجي", "said Araqchi"
 _OPENS_SENTENCE = 40            # Persian puts the verb last: a subject this near the sentence's start
 _SENTENCE_BREAK = re.compile(r"[.!?؟\n]")
+# ", whose editor the Leader appoints,", "، که مدیرمسئول آن را رهبر منصوب می‌کند،": who is named in a
+# relative clause between commas speaks no verb outside it
+_RELATIVE_CLAUSE = re.compile(r"[,،]\s*(?:(?:who|whose|whom|which)\b|(?:الذی|التی|الذین|اللذان|اللتان)(?!\w)|که(?!\w))"
+                              r"[^,،.!?؟\n]{1,120}[,،]", re.IGNORECASE)
 # what opens a Persian sentence before its subject: the agency's lead ("به گزارش خبرگزاری فارس،") or a
 # prepositional phrase ("در پاسخ به ادعای ترامپ،", "با اشاره به سخنان وزیر خارجه آمریکا،")
 _PERSIAN_LEAD = re.compile(r"\s*(?:به\s+گزارش|پس\s+از|در\s+پی|درباره|در|با|به|از)\s[^،,\n.]{1,60}[،,]\s*")
@@ -170,7 +174,10 @@ def find_speaker(norm: str, mentions: list[tuple[int, int, str, str]],
     """(speaker id, speech act) for a normalised text and its speaker mentions. Arabic and Persian put
     any verb before its subject; English inverts only "said X" ("claims that the IRGC attacked" is
     about the IRGC, not by it)."""
-    verbs = [(s, e, act, lang != "en" or act == "said") for s, e, act in _verbs(norm)]
+    verbs = [(s, e, act, lang == "ar" or (lang == "en" and act == "said")) for s, e, act in _verbs(norm)]
+    relative = [m.span() for m in _RELATIVE_CLAUSE.finditer(norm)]
+    if relative:
+        mentions = [m for m in mentions if not any(a <= m[0] and m[1] <= b for a, b in relative)]
     header = _header_speaker(norm, mentions)
     if header:
         speaker, body_start = header
