@@ -69,7 +69,6 @@ _COMPLEMENTIZER = re.compile(r"\s+(?:that|أن|بأن|إن|که)\s+")
 _NEGATED_PREDICATE_WORDS = 4
 _DANGLING_NEGATION = re.compile(r"(?<!\bor )(?<!أم )(?<!أو )(?:\b(?:not|never|no)|(?<!\w)[وف]?(?:لم|لن|لا|ليس|ليست))[\"'”’»]?$",
                                 re.IGNORECASE)     # not "whether they like it or not", "أم لا"
-_QUOTE_MARKS = "\"'“”‘’«»"
 _CLAUSE_BREAK = re.compile(  # ", not Y" stays with what it contrasts (stance.contrast)
     r"[,،:]\s+(?!not\s+(?!" + stances.NOT_A_CONTRAST + r")|نه\s)|\s+[—–-]+\s+|\s+(?:and|but|while|whereas|although|after|as|adding|saying|that)\s+|"
     r"\s+(?:بينما|لكن|ولكن|غير\s+أن|مضيفا|مضيفة|فيما|أن|إن|بأن)\s+|\s+(?:و|اما|ولی|ولي|در\s+حالی\s+که|که)\s+|"
@@ -140,7 +139,7 @@ def clauses(sentence: str) -> list[str]:
         short = len(part.split()) < _NEGATED_PREDICATE_WORDS
         # "was not, at this point, accusing": the parenthesis, then the predicate, belong to the negation;
         # "the US did not, and Washington accused" ends its clause there
-        takes = negation == "parenthesis" or (negation == "open" and (short or part[0] in _QUOTE_MARKS))
+        takes = negation == "parenthesis" or (negation == "open" and (short or part[0] in stances.QUOTE_MARKS))
         if merged and (takes or len(part) < _MIN_UNIT_CHARS or len(merged[-1]) < _MIN_UNIT_CHARS):
             merged[-1] += " " + part
         else:

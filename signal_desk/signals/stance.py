@@ -162,9 +162,9 @@ def _positive(cue: str, lang: str) -> str:
 
 def _take_out(rx: re.Pattern, text: str, lang: str) -> str:
     # what `negations` does not count stays: idioms, and the "not" of a contrast
-    idioms = [m.span() for m in _NEGATION_IDIOMS.finditer(text)]
-    idioms += [m.span() for m in _CONTRAST.get(lang, _CONTRAST["en"]).finditer(text)]
-    return rx.sub(lambda m: m.group(0) if any(a <= m.start() < b for a, b in idioms)
+    kept = [m.span() for m in _NEGATION_IDIOMS.finditer(text)]
+    kept += [m.span() for m in _CONTRAST.get(lang, _CONTRAST["en"]).finditer(text)]
+    return rx.sub(lambda m: m.group(0) if any(a <= m.start() < b for a, b in kept)
                   else _positive(m.group(0), lang), text)
 
 
@@ -216,8 +216,10 @@ def as_statement(sentence: str, lang: str, fact_check: bool) -> str | None:
 
 # A contrast says one thing and negates another: "a review, not a suspension", "إلغاء وليس تأجيلاً",
 # "بازنگری است، نه تعلیق". What follows the cue, up to the next punctuation, is negated; what comes
-# before it is said. (Not "، لا ...": after a comma لا negates a verb as often as it contrasts a noun.) Not "did not withdraw but asked" (left to the negation rules: "did not attend, but"
-# can be the claim's own wording), nor "stayed home rather than go to Vienna" (which says it by both).
+# before it is said. Not "، لا ..." (after a comma لا negates a verb as often as it contrasts a noun),
+# not "did not withdraw but asked" (left to the negation rules: "did not attend, but" can be the
+# claim's own wording), nor "stayed home rather than go to Vienna" (which says it by both).
+
 # "..., not least", "..., not yet", "..., not all of them": a negation after a comma that contrasts nothing
 NOT_A_CONTRAST = (r"(?:least|only|just|merely|yet|to\s+mention|that|so|even|now|always|necessarily|surprisingly|"
                   r"exactly|quite|all|every|one|a\s+single|much|many|for\s+the\s+first|if|unless|when|until|"
@@ -229,7 +231,7 @@ _CONTRAST = {
                      r"سرا|غريبا|بعيدا|مستبعدا|صحيحا)(?!\w))"),
     "fa": re.compile(r"[،,]\s*نه\s+(?!تنها|فقط|[^،,.؛]*?\sو\s+نه(?!\w))"),
 }
-_QUOTES = "\"'“”‘’«»"
+QUOTE_MARKS = "\"'“”‘’«»"
 _CONTRAST_END = re.compile(r"[,.;:!?،؛؟]|\s+(?:but|and|as|while|whereas|that|بل|بلکه|و\s+نه|أن|إن|بينما|که)\s+|$")
 
 
@@ -246,7 +248,7 @@ def contrast(sentence: str, lang: str) -> tuple[str, list[str]] | None:
         end = _CONTRAST_END.search(text, m.end() + 1)
         said.append(text[last:m.start()])
         last = end.start() if end else len(text)
-        negated.append(text[m.end():last].strip(" " + _QUOTES))
+        negated.append(text[m.end():last].strip(" " + QUOTE_MARKS))
     if not said:
         return None
     said.append(text[last:])
@@ -266,14 +268,19 @@ def opens_statement(clause: str) -> bool:
     return bool(_NEW_STATEMENT.search(plain(clause)))
 
 
+def _gives_the_facts(line: str) -> bool:
+    """A fact-check's line that states the facts ("✅ Fact: ..."), not one that is itself a verdict
+    ("✅ Fact check: ... is false")."""
+    return bool(_FACTS_LINE.search(line)) and not _FACT_CHECK_LABEL.search(line) and not _FACT_CHECK.search(line)
+
+
 def stance_of(sentence: str, carried: str, lang: str, negated: bool, fact_check: bool,
               denial_scope: str | None = None) -> Stance:
     """The stance of a claim carried by `carried` (clauses of `sentence`); `negated`: the carrying
     clauses negate it (see claims); `fact_check`: the post frames what it reports as false;
     `denial_scope`: the text a denial verb must be in to deny the claim (default: the sentence). In a
     fact-check, the line giving the facts ("✅ Fact: ...") is read as a statement of its own."""
-    if fact_check and not (_FACTS_LINE.search(sentence) and not _FACT_CHECK_LABEL.search(sentence)
-                           and not _FACT_CHECK.search(sentence)):
+    if fact_check and not _gives_the_facts(sentence):
         return "reported_false"
     if is_question(sentence, lang):
         return "asked"
